@@ -1,0 +1,282 @@
+"""The data model: spectra as xarray objects, their validation, and torch conversion.
+
+Conventions (see DESIGN.md):
+
+* spectra are an ``xarray.DataArray`` with dims ``("sample", "wavelength")``;
+* ``wavelength`` is a float coordinate in nanometres, strictly increasing, with
+  ``attrs["units"] = "nm"``;
+* a labelled set is an ``xarray.Dataset`` with ``spectra`` and ``target``
+  (dims ``("sample", "output")``, an ``output`` coordinate naming each target).
+
+Every check raises ``ValueError`` naming the argument, the value received and what is
+accepted, so that nothing fails later with a shape error from deep inside torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+
+__all__ = [
+    "UNITS",
+    "check_wavelength",
+    "as_spectra",
+    "check_spectra",
+    "to_dataarray",
+    "make_dataset",
+    "check_dataset",
+    "dataset_tensors",
+    "sensor_grid",
+    "gaussian_response",
+    "resample",
+]
+
+UNITS = "nm"
+
+
+def _describe(value: Any) -> str:
+    """A short description of a received value for error messages."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, (xr.DataArray, xr.Dataset)):
+        return f"{type(value).__name__} with dims {dict(value.sizes)}"
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def _to_numpy(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, xr.DataArray):
+        return value.values
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be numeric array-like; got {_describe(value)}"
+        ) from None
+
+
+def check_wavelength(
+    wavelength: Any,
+    n_bands: int | None = None,
+    *,
+    name: str = "wavelength",
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Validate a wavelength grid [nm] and return it as a float32 tensor of shape (B,).
+
+    Accepts a 1-D sequence, numpy array, torch tensor or DataArray that is finite and
+    strictly increasing; ``n_bands``, when given, is the number of bands it must have.
+    """
+    if isinstance(wavelength, torch.Tensor):
+        wl = wavelength.detach()
+    else:
+        wl = torch.as_tensor(_to_numpy(wavelength, name))
+    if wl.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per band, in nm); got {_describe(wavelength)}")
+    if wl.numel() < 2:
+        raise ValueError(f"{name} must have at least 2 bands; got {wl.numel()}")
+    if not torch.is_floating_point(wl):
+        wl = wl.double()
+    if not torch.isfinite(wl).all():
+        raise ValueError(f"{name} must be finite; got non-finite values in {_describe(wavelength)}")
+    steps = wl[1:] - wl[:-1]
+    if not (steps > 0).all():
+        bad = int(torch.nonzero(steps <= 0)[0])
+        raise ValueError(
+            f"{name} must be strictly increasing (nm); got {float(wl[bad]):g} followed by "
+            f"{float(wl[bad + 1]):g} at band {bad}"
+        )
+    if n_bands is not None and wl.numel() != n_bands:
+        raise ValueError(
+            f"{name} has {wl.numel()} values but the spectra have {n_bands} bands; "
+            "they must match"
+        )
+    return wl.to(device=device, dtype=torch.float32)
+
+
+def as_spectra(x: Any, *, name: str = "x", dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Validate spectra and return a floating tensor of shape (N, B).
+
+    Accepts a torch tensor (its device is kept), a numpy array or a DataArray with dims
+    ``("sample", "wavelength")``. Values must be finite. Numpy input becomes float32.
+    """
+    if isinstance(x, xr.DataArray):
+        if x.dims != ("sample", "wavelength"):
+            raise ValueError(
+                f"{name} must have dims ('sample', 'wavelength'); got dims {x.dims}"
+            )
+        x = x.values
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        t = torch.as_tensor(_to_numpy(x, name))
+        if t.dtype == torch.float64 and dtype is None:
+            t = t.float()
+    if t.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (N spectra, B bands); got {_describe(x)}"
+        )
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise ValueError(f"{name} must hold at least one spectrum and one band; got shape {tuple(t.shape)}")
+    if not torch.is_floating_point(t):
+        t = t.float()
+    if dtype is not None:
+        t = t.to(dtype)
+    finite = torch.isfinite(t)
+    if not finite.all():
+        rows = (~finite).any(dim=1).nonzero().flatten()
+        raise ValueError(
+            f"{name} must be finite; {rows.numel()} spectra contain NaN or inf "
+            f"(first at row {int(rows[0])})"
+        )
+    return t
+
+
+def check_spectra(x: Any, wavelength: Any, *, name: str = "x") -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate spectra (N, B) and their grid (B,); return both as tensors on x's device."""
+    t = as_spectra(x, name=name)
+    if wavelength is None and isinstance(x, xr.DataArray):
+        wavelength = x["wavelength"].values
+    wl = check_wavelength(wavelength, t.shape[1], device=t.device)
+    return t, wl
+
+
+def to_dataarray(
+    x: Any, wavelength: Any, *, name: str = "spectra", attrs: dict | None = None
+) -> xr.DataArray:
+    """Spectra (N, B) and grid (B,) [nm] as a DataArray in hsaug's conventions."""
+    t, wl = check_spectra(x, wavelength)
+    wl_np = wl.cpu().double().numpy() if not isinstance(wavelength, np.ndarray) else np.asarray(wavelength, float)
+    return xr.DataArray(
+        t.detach().cpu().numpy(),
+        dims=("sample", "wavelength"),
+        coords={
+            "sample": np.arange(t.shape[0]),
+            "wavelength": ("wavelength", wl_np, {"units": UNITS, "long_name": "wavelength"}),
+        },
+        name=name,
+        attrs=dict(attrs or {}),
+    )
+
+
+def make_dataset(
+    spectra: Any,
+    target: Any,
+    wavelength: Any,
+    *,
+    outputs: Sequence[str] | None = None,
+    target_units: str | Sequence[str] = "",
+    attrs: dict | None = None,
+) -> xr.Dataset:
+    """A labelled set: ``spectra`` (sample, wavelength) and ``target`` (sample, output).
+
+    ``target`` may be (N,) for one output or (N, S). ``outputs`` names the S targets
+    (default ``target_0``…). ``attrs`` travel with the dataset (e.g. ``quantity``).
+    """
+    da = to_dataarray(spectra, wavelength)
+    y = _to_numpy(target, "target")
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2:
+        raise ValueError(f"target must be (N,) or (N, S); got {_describe(target)}")
+    if y.shape[0] != da.sizes["sample"]:
+        raise ValueError(
+            f"target has {y.shape[0]} rows but spectra have {da.sizes['sample']} samples; "
+            "they must match"
+        )
+    if not np.isfinite(y).all():
+        raise ValueError(f"target must be finite; {int((~np.isfinite(y)).any(1).sum())} rows contain NaN or inf")
+    names = list(outputs) if outputs is not None else [f"target_{i}" for i in range(y.shape[1])]
+    if len(names) != y.shape[1]:
+        raise ValueError(f"outputs names {len(names)} targets but target has {y.shape[1]} columns")
+    units = [target_units] * len(names) if isinstance(target_units, str) else list(target_units)
+    ds = xr.Dataset(
+        {
+            "spectra": da,
+            "target": xr.DataArray(
+                y.astype(np.float32), dims=("sample", "output"), coords={"output": names}
+            ),
+        },
+        attrs=dict(attrs or {}),
+    )
+    ds["target"].attrs["units"] = units if len(set(units)) > 1 else units[0]
+    return ds
+
+
+def check_dataset(ds: Any, *, name: str = "dataset") -> xr.Dataset:
+    """Validate a labelled set (see :func:`make_dataset`) and return it."""
+    if not isinstance(ds, xr.Dataset):
+        raise ValueError(f"{name} must be an xarray.Dataset with 'spectra' and 'target'; got {_describe(ds)}")
+    for var, dims in (("spectra", ("sample", "wavelength")), ("target", ("sample", "output"))):
+        if var not in ds:
+            raise ValueError(f"{name} has no variable {var!r}; it has {sorted(ds.data_vars)}")
+        if ds[var].dims != dims:
+            raise ValueError(f"{name}[{var!r}] must have dims {dims}; got {ds[var].dims}")
+    as_spectra(ds["spectra"], name=f"{name}['spectra']")
+    check_wavelength(ds["wavelength"].values, name=f"{name}['wavelength']")
+    if not np.isfinite(ds["target"].values).all():
+        raise ValueError(f"{name}['target'] must be finite; it contains NaN or inf")
+    return ds
+
+
+def dataset_tensors(ds: xr.Dataset) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(spectra (N, B), target (N, S), wavelength (B,)) float32 tensors of a checked dataset."""
+    check_dataset(ds)
+    x = torch.as_tensor(np.asarray(ds["spectra"].values, np.float32))
+    y = torch.as_tensor(np.asarray(ds["target"].values, np.float32))
+    wl = check_wavelength(ds["wavelength"].values)
+    return x, y, wl
+
+
+def sensor_grid(n_bands: int = 224, start: float = 400.0, stop: float = 2500.0) -> np.ndarray:
+    """An evenly spaced sensor grid [nm], by default AVIRIS-like: 224 bands over 400–2500 nm."""
+    if n_bands < 2:
+        raise ValueError(f"n_bands must be >= 2; got {n_bands}")
+    if not stop > start:
+        raise ValueError(f"stop must be greater than start; got start={start}, stop={stop}")
+    return np.linspace(start, stop, n_bands)
+
+
+def gaussian_response(
+    source: np.ndarray, target: np.ndarray, fwhm: float | np.ndarray | None = None
+) -> np.ndarray:
+    """Band-response matrix R (B_target, B_source): row j is band j's Gaussian response.
+
+    ``fwhm`` [nm] defaults to the target grid's local spacing. Rows are normalised to sum
+    to one over the source grid, so ``spectra @ R.T`` resamples spectra (N, B_source).
+    """
+    src = check_wavelength(source, name="source").double().numpy()
+    dst = check_wavelength(target, name="target").double().numpy()
+    if fwhm is None:
+        fwhm = np.gradient(dst)
+    fwhm = np.broadcast_to(np.asarray(fwhm, float), dst.shape)
+    if not (np.isfinite(fwhm).all() and (fwhm > 0).all()):
+        raise ValueError(f"fwhm must be positive nm; got {fwhm}")
+    sigma = fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    resp = np.exp(-0.5 * ((src[None, :] - dst[:, None]) / sigma[:, None]) ** 2)
+    total = resp.sum(axis=1, keepdims=True)
+    if (total <= 1e-12).any():
+        bad = dst[(total[:, 0] <= 1e-12)]
+        raise ValueError(
+            f"target bands {bad[:5]} nm fall outside the source grid "
+            f"[{src[0]:g}, {src[-1]:g}] nm; no source band contributes to them"
+        )
+    return resp / total
+
+
+def resample(
+    x: Any, source: Any, target: Any, fwhm: float | np.ndarray | None = None
+) -> np.ndarray:
+    """Resample spectra (N, B_source) on ``source`` [nm] to ``target`` [nm] with Gaussian bands."""
+    arr = _to_numpy(x, "x")
+    if arr.ndim != 2:
+        raise ValueError(f"x must be 2-D (N, B); got {_describe(x)}")
+    if arr.shape[1] != np.size(source):
+        raise ValueError(f"x has {arr.shape[1]} bands but source has {np.size(source)} wavelengths")
+    return arr @ gaussian_response(np.asarray(source, float), np.asarray(target, float), fwhm).T
