@@ -76,7 +76,7 @@ def check_wavelength(
     if isinstance(wavelength, torch.Tensor):
         wl = wavelength.detach()
     else:
-        wl = torch.as_tensor(_to_numpy(wavelength, name))
+        wl = torch.as_tensor(np.array(_to_numpy(wavelength, name)))  # copy: may be read-only
     if wl.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one value per band, in nm); got {_describe(wavelength)}")
     if wl.numel() < 2:
@@ -115,7 +115,7 @@ def as_spectra(x: Any, *, name: str = "x", dtype: torch.dtype | None = None) -> 
     if isinstance(x, torch.Tensor):
         t = x
     else:
-        t = torch.as_tensor(_to_numpy(x, name))
+        t = torch.as_tensor(np.array(_to_numpy(x, name)))  # copy: may be read-only
         if t.dtype == torch.float64 and dtype is None:
             t = t.float()
     if t.ndim != 2:
