@@ -16,7 +16,7 @@ from typing import Any
 from .base import Augmentation, Option, Param, Params, uniform
 from .compose import Compose, OneOf
 
-__all__ = ["names", "get", "Augmentation", "Param", "Option", "Params", "Compose", "OneOf", "uniform", "build"]
+__all__ = ["names", "get", "get_class", "Augmentation", "Param", "Option", "Params", "Compose", "OneOf", "uniform", "build"]
 
 # name -> (module, class); modules are imported on first use
 _REGISTRY: dict[str, tuple[str, str]] = {

@@ -86,9 +86,15 @@ class Flip(Augmentation):
     )
 
     def _apply(self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: Any) -> torch.Tensor:
-        query = (wavelength[0] + wavelength[-1] - wavelength).expand(x.shape[0], -1)
-        flipped = interp_rows(x, wavelength, query, "repeat")
-        return torch.lerp(x, flipped, params["amount"][:, None].to(x.dtype))
+        if is_even(wavelength):  # eq. (2) is exactly the band reversal here
+            flipped = x.flip(1)
+        else:
+            query = (wavelength[0] + wavelength[-1] - wavelength).expand(x.shape[0], -1)
+            flipped = interp_rows(x, wavelength, query, "repeat")
+        amount = params["amount"]
+        if bool((amount == 1).all()):
+            return flipped
+        return torch.lerp(x, flipped, amount[:, None].to(x.dtype))
 
 
 class Elastic(Augmentation):
