@@ -1,0 +1,142 @@
+"""``hsaug`` command line: re-run the paper's experiments as papermill-executed notebooks.
+
+    hsaug reproduce TARGET [--quick] [--seeds N] [--epochs N] [--device D] [--data PATH] [--out DIR]
+
+TARGET is one of table1, table3, fig3, table2, table4, robustness, or all. Each target
+executes its notebook (kernel ``python3``, widget state not stored) into ``DIR/notebooks``;
+the notebook writes ``DIR/TARGET.json``, from which ``DIR/TARGET.md`` puts our numbers
+beside the paper's. A failing cell ends the command with exit status 1, naming the
+notebook, the cell and its error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import augment
+
+__all__ = ["main", "TARGETS", "notebooks_dir", "reproduce"]
+
+# target -> (notebook file, extra parameters)
+TARGETS: dict[str, tuple[str, dict]] = {
+    "table1": ("04-reproduce-tables.ipynb", {"target": "table1"}),
+    "table3": ("04-reproduce-tables.ipynb", {"target": "table3"}),
+    "fig3": ("05-error-distribution.ipynb", {"target": "fig3"}),
+    "table2": ("06-real-data.ipynb", {"target": "table2"}),
+    "table4": ("06-real-data.ipynb", {"target": "table4"}),
+    "robustness": ("07-robustness.ipynb", {"target": "robustness"}),
+}
+
+
+def notebooks_dir() -> Path:
+    """The repository's ``notebooks/`` folder (hsaug is installed from a checkout)."""
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"notebooks folder not found at {folder}; install hsaug from a checkout with `pip install -e .`"
+        )
+    return folder
+
+
+def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epochs: int | None = None,
+              device: str = "cpu", data: str | None = None, out: str | Path = "results",
+              progress: bool = True) -> list[Path]:
+    """Execute the notebook(s) of ``target``; return the markdown files written."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from .report import markdown_file
+
+    targets = list(TARGETS) if target == "all" else [target]
+    out = Path(out).resolve()
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in targets:
+        notebook, extra = TARGETS[name]
+        source = notebooks_dir() / notebook
+        if not source.exists():
+            raise FileNotFoundError(f"{name}: notebook {source} is missing")
+        params = {"quick": quick, "device": device, "output_dir": str(out), "interactive": False, **extra}
+        if seeds is not None:
+            params["seeds"] = seeds
+        if epochs is not None:
+            params["epochs"] = epochs
+        if data is not None:
+            params["data"] = str(Path(data).resolve())
+        executed = out / "notebooks" / f"{source.stem}.{name}.ipynb"
+        print(f"hsaug reproduce {name}: running {notebook} -> {executed}", flush=True)
+        start = time.perf_counter()
+        try:
+            pm.execute_notebook(str(source), str(executed), parameters=params, kernel_name="python3",
+                                progress_bar=progress, cwd=str(out), store_widget_state=False)
+        except PapermillExecutionError as err:
+            raise ReproduceError(
+                f"{name}: notebook {notebook} failed in cell {err.cell_index} "
+                f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
+                f"the executed copy with the traceback is at {executed}"
+            ) from None
+        result_json = out / f"{name}.json"
+        if name.startswith("table"):
+            if not result_json.exists():
+                raise ReproduceError(f"{name}: notebook {notebook} finished but wrote no {result_json}")
+            written.append(markdown_file(result_json))
+        print(f"hsaug reproduce {name}: done in {time.perf_counter() - start:.0f} s", flush=True)
+    return written
+
+
+class ReproduceError(RuntimeError):
+    """A notebook failed or wrote no result."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hsaug", description="Spectral augmentations and contrastive regression.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("reproduce", help="re-run the paper's tables and figures through papermill")
+    rep.add_argument("target", choices=[*TARGETS, "all"])
+    rep.add_argument("--quick", action="store_true", help="small scene, few epochs and seeds (minutes on a CPU)")
+    rep.add_argument("--seeds", type=int, help="number of seeds per configuration")
+    rep.add_argument("--epochs", type=int, help="training epochs")
+    rep.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    rep.add_argument("--data", help="a dataset file (.nc, .csv, ENVI .hdr, .mat) for the real-data targets")
+    rep.add_argument("--out", default="results", help="output folder (default: results)")
+    info = sub.add_parser("augmentations", help="list augmentations and their parameters")
+    info.add_argument("name", nargs="?", help="one augmentation")
+    return parser
+
+
+def _list_augmentations(name: str | None) -> None:
+    for n in [name] if name else augment.names():
+        aug = augment.get(n)
+        print(f"{n}: {(type(aug).__doc__ or '').strip().splitlines()[0]}")
+        for p in aug.params:
+            print(f"    {p.display:<14} [{p.low:g}, {p.high:g}] neutral {p.default:g}; draws {aug.ranges[p.name]}  {p.doc}")
+        for o in aug.options:
+            print(f"    option {o.name} = {aug.option_values[o.name]!r} of {list(o.choices)}  {o.doc}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "augmentations":
+            _list_augmentations(args.name)
+            return 0
+        if args.seeds is not None and args.seeds < 1:
+            raise ValueError(f"--seeds must be >= 1; got {args.seeds}")
+        if args.epochs is not None and args.epochs < 1:
+            raise ValueError(f"--epochs must be >= 1; got {args.epochs}")
+        if args.data is not None and not Path(args.data).exists():
+            raise ValueError(f"--data file {args.data} does not exist")
+        for md in reproduce(args.target, quick=args.quick, seeds=args.seeds, epochs=args.epochs,
+                            device=args.device, data=args.data, out=args.out):
+            print(md.read_text())
+    except (ReproduceError, ValueError, FileNotFoundError) as err:
+        print(f"hsaug: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

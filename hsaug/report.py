@@ -1,0 +1,109 @@
+"""Markdown tables of our results beside the paper's (Tables 1–4).
+
+Reads the JSON written by :mod:`hsaug.experiments` (``{"target", "kind", "rows", ...}``)
+and returns a markdown string; nothing here trains or computes metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .paper import TABLES
+
+__all__ = ["markdown", "markdown_file", "LABELS"]
+
+LABELS = {
+    "baseline": "Baseline (no contrastive)",
+    "ridge": "Ridge regression",
+    "pls": "PLS regression",
+    "shift": "Shift",
+    "flip": "Flip",
+    "scattering": "Scattering",
+    "atmospheric": "Atmospheric",
+    "elastic": "Elastic",
+    "band_erasure": "Band erasure",
+    "band_permutation": "Band permutation",
+    "nearest_neighbor": "Nearest neighbour",
+}
+
+
+def _label(names: list[str] | str) -> str:
+    if isinstance(names, str):
+        names = names.split("+")
+    return " + ".join(LABELS.get(n, n) for n in names)
+
+
+def _pm(mean: float | None, std: float | None, digits: int = 3) -> str:
+    if mean is None:
+        return "–"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f}"
+
+
+def _comparison(result: dict, paper: dict | None) -> list[str]:
+    unit = result.get("mae_unit", "")
+    digits = 3 if not unit or unit in ("abundance", "") else 2
+    head = f"| Method | R² (ours) | MAE (ours{', ' + unit if unit else ''}) | runs |"
+    sep = "|---|---|---|---|"
+    if paper:
+        head += " R² (paper) | MAE (paper) |"
+        sep += "---|---|"
+    lines = [head, sep]
+    for row in result["rows"]:
+        line = (f"| {_label(row['name'])} | {_pm(row['r2_mean'], row.get('r2_std'))} | "
+                f"{_pm(row['mae_mean'], row.get('mae_std'), digits)} | {row.get('n_runs', '')} |")
+        if paper:
+            p = paper["rows"].get(row["name"])
+            line += (f" {_pm(p[0], p[1])} | {_pm(p[2], p[3], digits)} |" if p else " – | – |")
+        lines.append(line)
+    return lines
+
+
+def _greedy(result: dict, paper: dict | None) -> list[str]:
+    lines = ["| Step | Augmentations (ours) | R² (ours) | ΔR² (ours) |" + (" Augmentations (paper) | R² (paper) | ΔR² (paper) |" if paper else ""),
+             "|---|---|---|---|" + ("---|---|---|" if paper else "")]
+    prows = paper["rows"] if paper else []
+    for i in range(max(len(result["rows"]), len(prows))):
+        ours = result["rows"][i] if i < len(result["rows"]) else None
+        cells = [str(i + 1)]
+        if ours:
+            delta = ours.get("delta_r2")
+            cells += [_label(ours["augmentations"]), _pm(ours["r2_mean"], ours.get("r2_std"), 4),
+                      "–" if delta is None else f"{delta:+.4f}"]
+        else:
+            cells += ["–", "–", "–"]
+        if paper:
+            if i < len(prows):
+                names, r2, d = prows[i]
+                cells += [_label(list(names)), f"{r2:.4f}", "–" if d is None else f"{d:+.4f}"]
+            else:
+                cells += ["–", "–", "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(result: dict) -> str:
+    """A markdown section: title, protocol line, and our numbers beside the paper's."""
+    target = result.get("target", "")
+    paper = TABLES.get(target)
+    title = paper["title"] if paper else target
+    lines = [f"### {target}: {title}", ""]
+    protocol = result.get("protocol")
+    if protocol:
+        lines += ["Protocol: " + ", ".join(f"{k}={v}" for k, v in protocol.items()), ""]
+    kind = result.get("kind")
+    if kind == "comparison":
+        lines += _comparison(result, paper)
+    elif kind == "greedy":
+        lines += _greedy(result, paper)
+    else:
+        raise ValueError(f"result kind must be 'comparison' or 'greedy'; got {kind!r}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_file(json_path: str | Path, md_path: str | Path | None = None) -> Path:
+    """Write the markdown for a result JSON beside it (``.md``); returns its path."""
+    json_path = Path(json_path)
+    md_path = json_path.with_suffix(".md") if md_path is None else Path(md_path)
+    md_path.write_text(markdown(json.loads(json_path.read_text())))
+    return md_path
