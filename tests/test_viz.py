@@ -1,0 +1,133 @@
+"""Static plotly figures of hsaug.viz: traces hold what the augmentations compute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hsaug import augment, viz
+from hsaug.spectra import sensor_grid
+
+WL = sensor_grid(224)
+
+
+def _spectra(n: int = 12, seed: int = 0) -> np.ndarray:
+    """Smooth positive reflectance-like spectra (n, 224) in (0, 1)."""
+    rng = np.random.default_rng(seed)
+    t = (WL - WL[0]) / (WL[-1] - WL[0])
+    base = 0.3 + 0.2 * np.sin(2 * np.pi * (t[None, :] * rng.uniform(1, 3, (n, 1)) + rng.uniform(0, 1, (n, 1))))
+    dip = 0.15 * np.exp(-0.5 * ((WL[None, :] - rng.uniform(900, 2200, (n, 1))) / 60.0) ** 2)
+    return (base - dip).astype(np.float32)
+
+
+X = _spectra()
+
+
+def test_spectrum_figure_has_original_and_augmented_traces():
+    fig = viz.spectrum_figure(WL, X[0], X[1], title="t")
+    assert [tr.name for tr in fig.data] == ["original", "augmented"]
+    np.testing.assert_allclose(fig.data[0].y, X[0], rtol=1e-6)
+    np.testing.assert_allclose(fig.data[1].y, X[1], rtol=1e-6)
+    assert fig.layout.xaxis.title.text == "wavelength [nm]"
+    empty = viz.spectrum_figure(WL, X[0])
+    assert len(empty.data) == 2 and len(empty.data[1].y) == 0
+
+
+def test_spectrum_figure_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="original must have one value per band"):
+        viz.spectrum_figure(WL, X[0, :100])
+    with pytest.raises(ValueError, match="augmented"):
+        viz.spectrum_figure(WL, X[0], X[1, :10])
+
+
+@pytest.mark.parametrize("name", augment.names())
+def test_augmentation_figure_plots_the_augmentation_output(name):
+    aug = viz.prepare(name, X)
+    params = viz.draw_params(aug, seed=3, wavelength=WL)
+    fig = viz.augmentation_figure(aug, X[2], WL, params, index=2)
+    expected = augment.get(name)
+    if hasattr(expected, "fit"):
+        expected.fit(X)
+    want = expected.apply(torch.as_tensor(X[2:3]), WL, index=torch.tensor([2]), **params)[0].numpy()
+    np.testing.assert_allclose(fig.data[1].y, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fig.data[0].y, X[2], rtol=1e-6)
+    assert name in fig.layout.title.text
+
+
+def test_neutral_params_give_identical_curves():
+    fig = viz.gallery_figure(X[0], WL, reference=X, index=0,
+                             params={n: viz.prepare(n, X).neutral() for n in augment.names()})
+    assert len(fig.data) == 2 * len(augment.names())
+    for orig, aug in zip(fig.data[::2], fig.data[1::2]):
+        np.testing.assert_allclose(aug.y, orig.y, rtol=1e-5, atol=1e-6)
+
+
+def test_gallery_shows_every_augmentation_with_a_visible_change():
+    fig = viz.gallery_figure(X[0], WL, reference=X, index=0, seed=1)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == [n.replace("_", " ") for n in augment.names()]
+    changed = [not np.allclose(a.y, o.y, atol=1e-4) for o, a in zip(fig.data[::2], fig.data[1::2])]
+    assert sum(changed) >= len(augment.names()) - 1, changed  # a random draw changes (almost) every panel
+    # seeded: the same seed redraws the same figure, another seed another one
+    again = viz.gallery_figure(X[0], WL, reference=X, index=0, seed=1)
+    other = viz.gallery_figure(X[0], WL, reference=X, index=0, seed=2)
+    assert all(np.array_equal(a.y, b.y) for a, b in zip(fig.data, again.data))
+    assert not all(np.array_equal(a.y, b.y) for a, b in zip(fig.data, other.data))
+
+
+def test_gallery_checks_its_arguments():
+    with pytest.raises(ValueError, match="at least one"):
+        viz.gallery_figure(X[0], WL, [])
+    with pytest.raises(ValueError, match="cols"):
+        viz.gallery_figure(X[0], WL, ["shift"], cols=0)
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        viz.gallery_figure(X[0], WL, ["nope"])
+
+
+def test_apply_one_wants_a_single_spectrum():
+    with pytest.raises(ValueError, match="one spectrum"):
+        viz.apply_one(augment.get("shift"), X[:2], WL, {"delta": 1.0})
+    with pytest.raises(ValueError, match="must match"):
+        viz.apply_one(augment.get("shift"), X[0], WL[:-1], {"delta": 1.0})
+
+
+def test_prepare_rejects_config_on_an_instance_and_other_types():
+    with pytest.raises(ValueError, match="only applies"):
+        viz.prepare(augment.get("shift"), delta=1.0)
+    with pytest.raises(ValueError, match="augmentation must be"):
+        viz.prepare(3)
+
+
+def test_format_params_uses_labels_and_units():
+    aug = augment.get("shift")
+    assert viz.format_params(aug, {"delta": 12.5}) == "Δ=12.5 nm"
+    assert viz.format_params(augment.get("elastic"), viz.draw_params(augment.get("elastic"), 0, WL)).endswith("…")
+
+
+def test_illumination_figure():
+    sun, sky = np.linspace(1, 2, WL.size), np.linspace(0.5, 0.1, WL.size)
+    fig = viz.illumination_figure(WL, sun, sky, X[0], X[0] * 0.9)
+    assert [t.name for t in fig.data] == ["E_sun (direct)", "E_sky (diffuse)", "original", "under this illumination"]
+    assert len(viz.illumination_figure(WL, sun, sky).data) == 2
+    with pytest.raises(ValueError, match="e_sky"):
+        viz.illumination_figure(WL, sun, sky[:5])
+
+
+def test_loss_figure_marks_the_ball_positives():
+    y = np.array([[0.0, 0.0], [0.05, 0.0], [0.5, 0.5], [0.0, 0.9]])
+    pos = np.linalg.norm(y[:, None] - y[None], axis=-1) <= 0.1
+    fig = viz.loss_figure(y, np.eye(4), pos, radius=0.1, anchor=0, loss=1.25)
+    assert "1.2500" in fig.layout.title.text
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    np.testing.assert_array_equal(heat[1].z, pos.astype(float))
+    with pytest.raises(ValueError, match="similarity"):
+        viz.loss_figure(y, np.eye(3), pos)
+    with pytest.raises(ValueError, match="anchor"):
+        viz.loss_figure(y, np.eye(4), pos, anchor=9)
+
+
+def test_training_figure_one_line_per_metric():
+    fig = viz.training_figure({"train loss": [3, 2, 1], "val R2": [0.1, 0.5]})
+    assert [t.name for t in fig.data] == ["train loss", "val R2"]
+    np.testing.assert_array_equal(fig.data[1].x, [1, 2])
