@@ -1,0 +1,209 @@
+"""Augmentations that act on whole bands by index: band erasure and band permutation
+(paper §3.2, after Hu et al. 2021). Both are pure index arithmetic on (N, B) tensors:
+masks from ``arange`` comparisons, permutations from integer hashes, one ``gather``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .base import Augmentation, Option, Param, Params
+
+__all__ = ["BandErasure", "BandPermutation", "fill_gaps", "hash32"]
+
+
+def _mul32(x: torch.Tensor, c: int) -> torch.Tensor:
+    """(x · c) mod 2³² for int64 ``x`` in [0, 2³²): split ``c`` in 16-bit halves so that no
+    product leaves int64 (signed overflow would be device-dependent)."""
+    hi, lo = c >> 16, c & 0xFFFF
+    return ((((x * hi) & 0xFFFF) << 16) + x * lo) & 0xFFFFFFFF
+
+
+def hash32(x: torch.Tensor) -> torch.Tensor:
+    """A bijective 32-bit integer hash (Wellons' *lowbias32*), elementwise on int64 tensors.
+
+    Same numbers on every device; used to turn a per-sample ``seed`` into random keys.
+    """
+    x = x & 0xFFFFFFFF
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+class BandErasure(Augmentation):
+    """Band erasure: a ``fraction`` of the bands is erased, as contiguous runs.
+
+    ``round(fraction · B)`` bands are erased per spectrum. ``width`` = 0 (the authors' code)
+    erases them as one contiguous run; ``width`` = w > 0 splits them into
+    ``ceil(erased / w)`` runs of at most w bands (near-equal lengths), spread along the
+    axis: the band axis is tiled by as many stretches, each holding one run and an even
+    share of the kept bands. ``position`` in [0, 1] places every run inside its stretch
+    (0 = at its start, 1 = at its end); for one run it is the run's start as a fraction of
+    the free range 0 … B − erased, so a uniform draw gives a uniform start band.
+
+    ``fill``: ``"zero"`` (the authors' code) sets erased bands to 0; ``"interpolate"``
+    draws a straight line in wavelength across each gap between the kept bands either
+    side; a gap at an end of the spectrum holds the nearest kept value.
+    Neutral: ``fraction`` = 0. The authors erase 10 % as one run at one start shared by the
+    batch; here each spectrum draws its own start.
+    """
+
+    name = "band_erasure"
+    param_specs = (
+        Param("fraction", 0.0, 0.9, 0.0, doc="share of the bands erased", sample_range=(0.1, 0.1), step=0.01),
+        Param("width", 0.0, 64.0, 0.0, unit="bands", integer=True,
+              doc="bands per run; 0 = all erased bands in one run", sample_range=(0.0, 0.0)),
+        Param("position", 0.0, 1.0, 0.0, doc="place of each run inside its stretch (0 = start, 1 = end)",
+              step=0.01),
+    )
+    options = (Option("fill", ("zero", "interpolate"), "zero", "value given to erased bands"),)
+
+    def runs(self, n_bands: int, params: Params, device: torch.device | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """First band and length (N, R) of each erased run, R = the most runs in the batch;
+        unused runs have length 0. Runs lie in consecutive disjoint stretches, left to right."""
+        b = n_bands
+        n_erase = torch.round(params["fraction"].to(device).double() * b).long().clamp_(0, b)  # (N,)
+        width = params["width"].to(device).round().long()
+        n_runs = torch.where(width > 0, (n_erase + width - 1) // width.clamp(min=1), (n_erase > 0).long())
+        runs = n_runs.clamp(min=1)[:, None]  # (N, 1)
+        r = torch.arange(max(int(n_runs.max()), 1), device=device)[None, :]  # (1, R)
+        # stretch r holds run r (erased bands shared out evenly) and its share of the kept
+        # bands; the stretches tile the axis, so runs never overlap and exactly n_erase go
+        ne, kept = n_erase[:, None], (b - n_erase)[:, None]
+        erased_before = (r * ne) // runs
+        kept_before = (r * kept + runs - 1) // runs
+        length = torch.where(r < runs, ((r + 1) * ne) // runs - erased_before, 0)
+        free = ((r + 1) * kept + runs - 1) // runs - kept_before
+        offset = torch.minimum((params["position"].to(device).double()[:, None] * (free + 1)).long(), free)
+        start = erased_before + kept_before + offset
+        return start.clamp(max=b), length
+
+    def mask(self, n_bands: int, params: Params, device: torch.device | None = None) -> torch.Tensor:
+        """The (N, B) boolean mask of erased bands for per-sample ``params`` (N,) each."""
+        return _run_mask(*self.runs(n_bands, params, device), n_bands)
+
+    def _apply(self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: Any) -> torch.Tensor:
+        start, length = self.runs(x.shape[1], params, x.device)
+        erased = _run_mask(start, length, x.shape[1])
+        if self.option_values["fill"] == "zero":
+            return x.masked_fill(erased, 0.0)
+        if start.shape[1] == 1:  # one gap per spectrum: its kept neighbours are known
+            return fill_gaps(x, wavelength, erased, start - 1, start + length)
+        return fill_gaps(x, wavelength, erased)
+
+
+def _run_mask(start: torch.Tensor, length: torch.Tensor, n_bands: int) -> torch.Tensor:
+    """(N, B) bool: True inside the runs [start, start + length) given as (N, R)."""
+    j = torch.arange(n_bands, device=start.device)
+    if start.shape[1] == 1:  # one run per spectrum: two comparisons
+        return (j >= start) & (j < start + length)
+    # several runs: +1 at each start, −1 at each end, running sum > 0 inside a run
+    ones = torch.ones_like(start, dtype=torch.int32)
+    edges = torch.zeros(start.shape[0], n_bands + 1, dtype=torch.int32, device=start.device)
+    edges.scatter_add_(1, start, ones).scatter_add_(1, (start + length).clamp(max=n_bands), -ones)
+    return edges[:, :n_bands].cumsum(dim=1, dtype=torch.int32) > 0
+
+
+def fill_gaps(
+    x: torch.Tensor,
+    wavelength: torch.Tensor,
+    erased: torch.Tensor,
+    left: torch.Tensor | None = None,
+    right: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``x`` (N, B) with the ``erased`` (N, B) bands replaced by straight lines in wavelength
+    [nm] between the nearest kept bands; end gaps hold the nearest kept value, and a
+    spectrum with no kept band becomes 0.
+
+    ``left`` / ``right`` (N, B), or (N, 1) for one gap per spectrum, are the nearest kept
+    band at or before / after each band (−1 / B where none); by default they come from
+    running max / min of the kept band indices (no loops).
+    """
+    n, b = x.shape
+    if left is None or right is None:
+        j = torch.arange(b, device=x.device).expand(n, b)
+        kept = ~erased
+        left = torch.where(kept, j, -1).cummax(dim=1).values
+        right = torch.where(kept, j, b).flip(1).cummin(dim=1).values.flip(1)
+    lc, rc = left.clamp(min=0), right.clamp(max=b - 1)
+    xl, xr = x.gather(1, lc), x.gather(1, rc)
+    # an end gap holds its one kept neighbour: make both ends that value (0 if none kept)
+    no_left, no_right = left < 0, right >= b
+    xl, xr = torch.where(no_left, xr, xl), torch.where(no_right, xl, xr)
+    if bool((no_left & no_right).any()):
+        xl, xr = xl.masked_fill(no_left & no_right, 0.0), xr.masked_fill(no_left & no_right, 0.0)
+    wl = wavelength.to(x.dtype)
+    wl_l, wl_r = torch.take(wl, lc), torch.take(wl, rc)
+    span = torch.where(wl_r > wl_l, wl_r - wl_l, 1.0)
+    filled = torch.lerp(xl, xr, (wl - wl_l) / span)
+    return torch.where(erased, filled, x)
+
+
+class BandPermutation(Augmentation):
+    """Band permutation: the bands are cut into blocks of ``block`` bands and a ``share`` of
+    the blocks trade places.
+
+    ``m = round(share · n_blocks)`` blocks are chosen at random and moved along one random
+    cycle, so every chosen block leaves its place when m ≥ 2 (m = 1 moves nothing). The
+    choice and the cycle come from ``seed`` (a whole number, one per spectrum) through an
+    integer hash, so ``apply`` is deterministic and identical on every device. Only full
+    blocks move: the trailing ``B mod block`` bands stay at the end. The result is always
+    a permutation of the bands (values are moved, never changed).
+    Neutral: ``share`` = 0. The authors' code shuffles all blocks of 20 bands
+    (``share`` = 1, ``block`` = 20), where a uniform shuffle may leave some blocks in place.
+    """
+
+    name = "band_permutation"
+    param_specs = (
+        Param("block", 1.0, 256.0, 20.0, unit="bands", integer=True, doc="bands per block",
+              sample_range=(20.0, 20.0)),
+        Param("share", 0.0, 1.0, 0.0, doc="share of the blocks that move", sample_range=(1.0, 1.0), step=0.01),
+        Param("seed", 0.0, float(2**24 - 1), 0.0, integer=True,
+              doc="which blocks move and where (any whole number < 2**24)"),
+    )
+
+    def block_map(self, n_bands: int, params: Params, device: torch.device | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Block size (N,) and the source block of each block slot (N, max blocks + 1);
+        the last slot, and every slot past a spectrum's full blocks, maps to itself."""
+        b = n_bands
+        block = params["block"].to(device).round().long().clamp(1, b)  # (N,)
+        n_blocks = b // block
+        m = torch.round(params["share"].to(device).double() * n_blocks).long()  # blocks that move
+        seed = params["seed"].to(device).round().long()
+        width = int(n_blocks.max()) + 1  # one spare slot that never moves (for trailing bands)
+        slot = torch.arange(width, device=device)
+        # distinct random keys per row (hash32 is a bijection), unused slots last in order
+        key = hash32(hash32(seed)[:, None] + slot[None, :])
+        key = torch.where(slot[None, :] < n_blocks[:, None], key, (1 << 32) + slot[None, :])
+        order = key.argsort(dim=1)  # random order of the blocks; the first m move
+        i = slot[None, :]
+        prev = torch.where(i < m[:, None], torch.where(i == 0, m[:, None] - 1, i - 1), i)
+        # slot order[i] receives block order[i - 1] along the cycle; other slots keep theirs
+        return block, torch.empty_like(order).scatter_(1, order, order.gather(1, prev))
+
+    def source(self, n_bands: int, params: Params, device: torch.device | None = None) -> torch.Tensor:
+        """(N, B) long: the input band that lands at each output band (a permutation per row)."""
+        block, perm = self.block_map(n_bands, params, device)
+        moved = perm - torch.arange(perm.shape[1], device=device)  # block offset of each slot
+        j = torch.arange(n_bands, device=device)
+        # block of each band, floor((j + ½) / block): exact in float32 for these sizes
+        jb = ((j.float() + 0.5)[None, :] / block[:, None].float()).long().clamp_(max=perm.shape[1] - 1)
+        return j + moved.gather(1, jb) * block[:, None]
+
+    def _apply(self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: Any) -> torch.Tensor:
+        if not bool((params["share"] > 0).any()):
+            return x.clone()
+        block, perm = self.block_map(x.shape[1], params, x.device)
+        n, b = x.shape
+        size = int(block[0])
+        if bool((block == size).all()):  # one block size: gather whole blocks
+            nb = b // size
+            body = x[:, :nb * size].reshape(n, nb, size).gather(1, perm[:, :nb, None].expand(n, nb, size))
+            return torch.cat([body.reshape(n, nb * size), x[:, nb * size:]], dim=1)
+        return x.gather(1, self.source(b, params, x.device))
