@@ -34,6 +34,7 @@ __all__ = [
     "gallery_figure",
     "illumination_figure",
     "loss_figure",
+    "loss_distances",
     "training_figure",
 ]
 
@@ -187,9 +188,10 @@ def gallery_figure(
     for aug in augs:
         p = dict((params or {}).get(aug.name) or draw_params(aug, gen, wl))
         drawn.append((aug, p, apply_one(aug, x0, wl, p, index=index)))
-    fig = make_subplots(rows=rows, cols=min(cols, len(augs)), shared_yaxes=True,
+    ncols = min(cols, len(augs))
+    fig = make_subplots(rows=rows, cols=ncols, shared_yaxes=True,
                         subplot_titles=[aug.name.replace("_", " ") for aug, _, _ in drawn],
-                        horizontal_spacing=0.02, vertical_spacing=0.14)
+                        horizontal_spacing=0.025, vertical_spacing=0.16)
     for i, (aug, p, y) in enumerate(drawn):
         r, c = divmod(i, cols)
         fig.add_trace(go.Scatter(x=wl_np, y=x0, name="original", legendgroup="original", showlegend=i == 0,
@@ -198,18 +200,26 @@ def gallery_figure(
                                  mode="lines", line=dict(color=AUGMENTED, width=1.5),
                                  hovertext=format_params(aug, p), hoverinfo="x+y+text"), row=r + 1, col=c + 1)
     fig.update_xaxes(title_text="wavelength [nm]", row=rows)
+    fig.update_xaxes(nticks=5, tickangle=0)
     fig.update_yaxes(title_text="reflectance", col=1)
-    return _layout(fig, title=title, height=260 * rows + 80)
+    _layout(fig, title=title, height=250 * rows + 110, width=270 * ncols + 90)
+    fig.update_layout(margin=dict(t=100 if title else 70), legend=dict(y=0.99, yanchor="top", yref="container", x=0.0, xanchor="left"))
+    return fig
 
 
 def illumination_figure(
     wavelength: Any, e_sun: Any, e_sky: Any, spectrum: Any = None, adjusted: Any = None, *,
-    title: str = "", irradiance_units: str = "W m⁻² nm⁻¹",
+    radiance: Any = None, title: str = "", irradiance_units: str = "W m⁻² nm⁻¹",
 ) -> go.Figure:
-    """Top: direct E_sun and diffuse E_sky (B,) over ``wavelength`` [nm]. Bottom (when
-    ``spectrum`` is given): the spectrum and its ``adjusted`` version under this illumination."""
+    """Illumination and its effect on a spectrum, all (B,) over ``wavelength`` [nm].
+
+    Row 1: direct-normal E_sun and diffuse E_sky. Row 2 (when ``radiance`` is given): the
+    radiance a surface of this reflectance sends up [W m⁻² sr⁻¹ nm⁻¹]. Last row (when
+    ``spectrum`` is given): the reflectance and its ``adjusted`` version (eq. 5).
+    Trace order: E_sun, E_sky, [radiance], [original, adjusted].
+    """
     wl = check_wavelength(wavelength).double().numpy()
-    arrays = {"e_sun": e_sun, "e_sky": e_sky, "spectrum": spectrum, "adjusted": adjusted}
+    arrays = {"e_sun": e_sun, "e_sky": e_sky, "radiance": radiance, "spectrum": spectrum, "adjusted": adjusted}
     vals = {}
     for k, v in arrays.items():
         if v is None:
@@ -218,85 +228,116 @@ def illumination_figure(
         if a.shape != wl.shape:
             raise ValueError(f"{k} must have one value per band ({wl.size}); got {_describe(v)}")
         vals[k] = a
-    two = spectrum is not None
-    fig = make_subplots(rows=2 if two else 1, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    fig.add_trace(go.Scatter(x=wl, y=vals["e_sun"], name="E_sun (direct)", mode="lines",
+    rows = 1 + (radiance is not None) + (spectrum is not None)
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.07)
+    fig.add_trace(go.Scatter(x=wl, y=vals["e_sun"], name="E_sun (direct normal)", mode="lines",
                              line=dict(color=SUN, width=2)), row=1, col=1)
     fig.add_trace(go.Scatter(x=wl, y=vals["e_sky"], name="E_sky (diffuse)", mode="lines",
                              line=dict(color=SKY, width=2)), row=1, col=1)
-    fig.update_yaxes(title_text=f"irradiance [{irradiance_units}]", row=1, col=1)
-    if two:
-        fig.add_trace(go.Scatter(x=wl, y=vals["spectrum"], name="original", mode="lines",
-                                 line=dict(color=ORIGINAL, width=2)), row=2, col=1)
-        fig.add_trace(go.Scatter(x=wl, y=vals.get("adjusted", []), name="under this illumination", mode="lines",
-                                 line=dict(color=AUGMENTED, width=2)), row=2, col=1)
-        fig.update_yaxes(title_text="reflectance", row=2, col=1)
-    fig.update_xaxes(title_text="wavelength [nm]", row=2 if two else 1, col=1)
-    return _layout(fig, title=title, height=560 if two else 360)
+    fig.update_yaxes(title_text=f"irradiance<br>[{irradiance_units}]", row=1, col=1)
+    row = 1
+    if radiance is not None:
+        row += 1
+        fig.add_trace(go.Scatter(x=wl, y=vals["radiance"], name="reflected radiance", mode="lines",
+                                 line=dict(color=PALETTE[3], width=2)), row=row, col=1)
+        fig.update_yaxes(title_text="radiance<br>[W m⁻² sr⁻¹ nm⁻¹]", row=row, col=1)
+    if spectrum is not None:
+        row += 1
+        fig.add_trace(go.Scatter(x=wl, y=vals["spectrum"], name="reflectance", mode="lines",
+                                 line=dict(color=ORIGINAL, width=2)), row=row, col=1)
+        fig.add_trace(go.Scatter(x=wl, y=vals.get("adjusted", []), name="eq. 5 (μ1, μ2)", mode="lines",
+                                 line=dict(color=AUGMENTED, width=2)), row=row, col=1)
+        fig.update_yaxes(title_text="reflectance", row=row, col=1)
+    fig.update_xaxes(title_text="wavelength [nm]", row=rows, col=1)
+    return _layout(fig, title=title, height=200 + 190 * rows)
+
+
+def loss_distances(labels: np.ndarray, positives: np.ndarray, anchor: int) -> tuple[list[str], np.ndarray, list[str]]:
+    """Sample names (j′ = augmented view of j), label distances to ``anchor`` and bar colours
+    (anchor blue, its positives red, the rest grey) for labels (2N, s) and positives (2N, 2N)."""
+    n2 = labels.shape[0]
+    half = n2 // 2
+    names = [f"{i}" if i < half else f"{i - half}′" for i in range(n2)]
+    dist = np.linalg.norm(labels - labels[anchor], axis=1)
+    colour = [PALETTE[0] if i == anchor else AUGMENTED if positives[anchor, i] else "#b0b0b0" for i in range(n2)]
+    return names, dist, colour
 
 
 def loss_figure(
     labels: Any, similarity: Any, positives: Any, *, radius: float | None = None, anchor: int = 0,
     loss: float | None = None, title: str | None = None,
 ) -> go.Figure:
-    """Teaching view of the ball contrastive loss on a small batch.
+    """Teaching view of the ball contrastive loss on a batch and its augmented copy.
 
-    Left: the labels (N, S) in label space (first two outputs), the ball of radius ``radius``
-    (eq. 7) around sample ``anchor``, its positives filled. Middle: the similarity matrix
-    (N, N). Right: the positive-pair mask (N, N). ``loss`` goes into the title.
+    ``labels`` (2N, s) or (N, s) (tiled to 2N), ``similarity`` (2N, 2N) (cosine / τ),
+    ``positives`` (2N, 2N) bool (j in the ball B_i of eq. 7, j ≠ i). Left: each sample's
+    label distance ‖y_j − y_anchor‖ to sample ``anchor`` with the radius ``radius`` — the
+    ball is everything left of the dashed line. Middle: the similarity matrix. Right: the
+    positive pairs. ``loss`` goes into the title. Traces: distances, radius line, similarity, positives.
     """
     y = np.asarray(labels, dtype=float)
     if y.ndim == 1:
         y = y[:, None]
-    n = y.shape[0]
     s = np.asarray(similarity, dtype=float)
     pos = np.asarray(positives, dtype=bool)
-    if y.ndim != 2 or n < 2:
-        raise ValueError(f"labels must be (N, S) with N >= 2; got {_describe(labels)}")
-    for name, m in (("similarity", s), ("positives", pos)):
-        if m.shape != (n, n):
-            raise ValueError(f"{name} must be ({n}, {n}) for {n} labels; got shape {m.shape}")
-    if not 0 <= anchor < n:
-        raise ValueError(f"anchor must be a sample index in [0, {n - 1}]; got {anchor}")
-    fig = make_subplots(rows=1, cols=3, column_widths=[0.34, 0.33, 0.33], horizontal_spacing=0.09,
-                        subplot_titles=("label space: ball around the anchor", "similarity sim(fᵢ, fⱼ)/τ",
-                                        "positive pairs ‖yᵢ − yⱼ‖ ≤ r"))
-    yx = y[:, 0]
-    yy = y[:, 1] if y.shape[1] > 1 else np.zeros(n)
-    inside = pos[anchor]
-    text = [str(i) for i in range(n)]
-    fig.add_trace(go.Scatter(x=yx, y=yy, mode="markers+text", text=text, textposition="top center", name="samples",
-                             marker=dict(size=11, color=np.where(inside, PALETTE[1], "#bbbbbb"),
-                                         line=dict(color="#333", width=1)), showlegend=False), row=1, col=1)
-    fig.add_trace(go.Scatter(x=[yx[anchor]], y=[yy[anchor]], mode="markers", name="anchor", showlegend=False,
-                             marker=dict(size=16, symbol="star", color=PALETTE[0])), row=1, col=1)
-    if radius is not None:
-        t = np.linspace(0, 2 * np.pi, 121)
-        fig.add_trace(go.Scatter(x=yx[anchor] + radius * np.cos(t), y=yy[anchor] + radius * np.sin(t),
-                                 mode="lines", line=dict(color=PALETTE[0], dash="dash"), name="ball",
-                                 showlegend=False), row=1, col=1)
-    fig.add_trace(go.Heatmap(z=s, colorscale="RdBu_r", zmid=0, showscale=True, name="similarity",
-                             colorbar=dict(x=0.635, len=0.9, thickness=10)), row=1, col=2)
-    fig.add_trace(go.Heatmap(z=pos.astype(float), colorscale=[[0, "#f2f2f2"], [1, PALETTE[1]]], zmin=0, zmax=1,
-                             showscale=False, name="positives"), row=1, col=3)
-    fig.update_xaxes(title_text="y₁", row=1, col=1)
-    fig.update_yaxes(title_text="y₂", row=1, col=1, scaleanchor="x", scaleratio=1)
+    if s.ndim != 2 or s.shape[0] != s.shape[1] or s.shape[0] < 2:
+        raise ValueError(f"similarity must be a square (2N, 2N) matrix; got shape {s.shape}")
+    n2 = s.shape[0]
+    if y.ndim != 2 or y.shape[0] not in (n2, n2 // 2):
+        raise ValueError(f"labels must be (N, s) or (2N, s) for a {n2} x {n2} similarity; got {_describe(labels)}")
+    if y.shape[0] != n2:
+        y = np.concatenate([y, y])
+    if pos.shape != (n2, n2):
+        raise ValueError(f"positives must be ({n2}, {n2}) like similarity; got shape {pos.shape}")
+    if not 0 <= anchor < n2:
+        raise ValueError(f"anchor must be a sample index in [0, {n2 - 1}]; got {anchor}")
+    names, dist, colour = loss_distances(y, pos, anchor)
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.28, 0.36, 0.36], horizontal_spacing=0.08,
+                        subplot_titles=(f"‖yⱼ − y_{names[anchor]}‖ (anchor {names[anchor]})",
+                                        "similarity sim(fᵢ, fⱼ) / τ", "positive pairs: ‖yᵢ − yⱼ‖ ≤ r, j ≠ i"))
+    fig.add_trace(go.Bar(x=dist, y=names, orientation="h", marker_color=colour, name="label distance",
+                         showlegend=False, hovertemplate="sample %{y}: %{x:.3f}<extra></extra>"), row=1, col=1)
+    r = float("nan") if radius is None else float(radius)
+    fig.add_trace(go.Scatter(x=[r, r], y=[names[0], names[-1]], mode="lines+text", text=["", f"r = {r:.3g}"],
+                             textposition="bottom right", line=dict(color=PALETTE[0], dash="dash", width=2),
+                             name="radius r", showlegend=False, hoverinfo="skip"), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=s, x=names, y=names, colorscale="RdBu_r", zmid=0, name="similarity",
+                             colorbar=dict(x=0.64, len=0.85, thickness=10),
+                             hovertemplate="i=%{y}, j=%{x}: %{z:.3f}<extra></extra>"), row=1, col=2)
+    fig.add_trace(go.Heatmap(z=pos.astype(float), x=names, y=names, colorscale=[[0, "#f2f2f2"], [1, AUGMENTED]],
+                             zmin=0, zmax=1, showscale=False, name="positives",
+                             hovertemplate="i=%{y}, j=%{x}: %{z}<extra></extra>"), row=1, col=3)
+    fig.update_xaxes(title_text="label distance", row=1, col=1)
+    for c in (1, 2, 3):
+        fig.update_yaxes(autorange="reversed", type="category", row=1, col=c)
     for c in (2, 3):
-        fig.update_yaxes(autorange="reversed", row=1, col=c)
+        fig.update_xaxes(type="category", side="bottom", row=1, col=c)
     if title is None:
         title = f"contrastive loss = {loss:.4f}" if loss is not None else ""
-    return _layout(fig, title=title, height=420)
+    return _layout(fig, title=title, height=460)
 
 
 def training_figure(history: Mapping[str, Sequence[float]] | None = None, *, epochs: Sequence[float] | None = None,
-                    title: str = "", log_y: bool = False) -> go.Figure:
-    """Training curves: one line per metric in ``history`` (name -> values per epoch)."""
-    fig = go.Figure()
-    for i, (name, values) in enumerate((history or {}).items()):
-        v = np.asarray(values, dtype=float).reshape(-1)
+                    title: str = "", log_loss: bool = False) -> go.Figure:
+    """Training curves: one line per metric in ``history`` (name -> one value per epoch).
+
+    Metrics whose name contains "loss" go to the left panel (log scale with ``log_loss``),
+    the others (R², MAE, …) to the right one; one panel when there is only one kind.
+    """
+    history = dict(history or {})
+    losses = [k for k in history if "loss" in k.lower()]
+    others = [k for k in history if k not in losses]
+    two = bool(losses) and bool(others)
+    fig = make_subplots(rows=1, cols=2 if two else 1, horizontal_spacing=0.1)
+    for i, name in enumerate(losses + others):
+        v = np.asarray(history[name], dtype=float).reshape(-1)
         x = np.arange(1, v.size + 1) if epochs is None else np.asarray(epochs, dtype=float)[: v.size]
+        col = 2 if two and name in others else 1
         fig.add_trace(go.Scatter(x=x, y=v, name=name, mode="lines+markers", marker=dict(size=4),
-                                 line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
+                                 line=dict(color=PALETTE[i % len(PALETTE)], width=2)), row=1, col=col)
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="value", type="log" if log_y else "linear")
+    fig.update_yaxes(title_text="loss" if losses else "value", type="log" if log_loss and losses else "linear",
+                     row=1, col=1)
+    if two:
+        fig.update_yaxes(title_text="metric", row=1, col=2)
     return _layout(fig, title=title, height=360)

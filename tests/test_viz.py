@@ -107,8 +107,10 @@ def test_format_params_uses_labels_and_units():
 
 def test_illumination_figure():
     sun, sky = np.linspace(1, 2, WL.size), np.linspace(0.5, 0.1, WL.size)
-    fig = viz.illumination_figure(WL, sun, sky, X[0], X[0] * 0.9)
-    assert [t.name for t in fig.data] == ["E_sun (direct)", "E_sky (diffuse)", "original", "under this illumination"]
+    fig = viz.illumination_figure(WL, sun, sky, X[0], X[0] * 0.9, radiance=X[0] * 30)
+    assert [t.name for t in fig.data] == ["E_sun (direct normal)", "E_sky (diffuse)", "reflected radiance",
+                                          "reflectance", "eq. 5 (μ1, μ2)"]
+    np.testing.assert_allclose(fig.data[4].y, X[0] * 0.9, rtol=1e-6)
     assert len(viz.illumination_figure(WL, sun, sky).data) == 2
     with pytest.raises(ValueError, match="e_sky"):
         viz.illumination_figure(WL, sun, sky[:5])
@@ -116,18 +118,29 @@ def test_illumination_figure():
 
 def test_loss_figure_marks_the_ball_positives():
     y = np.array([[0.0, 0.0], [0.05, 0.0], [0.5, 0.5], [0.0, 0.9]])
-    pos = np.linalg.norm(y[:, None] - y[None], axis=-1) <= 0.1
-    fig = viz.loss_figure(y, np.eye(4), pos, radius=0.1, anchor=0, loss=1.25)
+    y2 = np.concatenate([y, y])
+    pos = (np.linalg.norm(y2[:, None] - y2[None], axis=-1) <= 0.1) & ~np.eye(8, dtype=bool)
+    fig = viz.loss_figure(y, np.eye(8), pos, radius=0.1, anchor=0, loss=1.25)
     assert "1.2500" in fig.layout.title.text
-    heat = [t for t in fig.data if t.type == "heatmap"]
-    np.testing.assert_array_equal(heat[1].z, pos.astype(float))
-    with pytest.raises(ValueError, match="similarity"):
-        viz.loss_figure(y, np.eye(3), pos)
+    bars, line, sim, heat = fig.data
+    np.testing.assert_allclose(bars.x, np.linalg.norm(y2 - y2[0], axis=1))
+    assert list(bars.y) == ["0", "1", "2", "3", "0′", "1′", "2′", "3′"]
+    red = [c == viz.AUGMENTED for c in bars.marker.color]
+    assert red == [False, True, False, False, True, True, False, False]  # 1, its view 1′ and the anchor's view 0′
+    assert list(line.x) == [0.1, 0.1]
+    np.testing.assert_array_equal(heat.z, pos.astype(float))
+    with pytest.raises(ValueError, match="positives"):
+        viz.loss_figure(y, np.eye(8), pos[:4, :4])
+    with pytest.raises(ValueError, match="labels"):
+        viz.loss_figure(y[:3], np.eye(8), pos)
     with pytest.raises(ValueError, match="anchor"):
-        viz.loss_figure(y, np.eye(4), pos, anchor=9)
+        viz.loss_figure(y, np.eye(8), pos, anchor=9)
 
 
-def test_training_figure_one_line_per_metric():
+def test_training_figure_splits_losses_from_metrics():
     fig = viz.training_figure({"train loss": [3, 2, 1], "val R2": [0.1, 0.5]})
     assert [t.name for t in fig.data] == ["train loss", "val R2"]
+    assert fig.data[0].xaxis == "x" and fig.data[1].xaxis == "x2"
     np.testing.assert_array_equal(fig.data[1].x, [1, 2])
+    one = viz.training_figure({"R2": [0.1]})
+    assert len(one.data) == 1 and "xaxis2" not in one.layout

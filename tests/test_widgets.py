@@ -173,3 +173,70 @@ def test_gallery_widget_redraws_every_panel():
         np.testing.assert_allclose(trace.y, _expected(aug.name, {}, 0, g.params[aug.name]), rtol=1e-5, atol=1e-6)
     g.picker.sample.value = 3
     np.testing.assert_allclose(g.figure.data[0].y, X[3])
+
+
+def test_illumination_explorer_follows_the_clear_sky_model():
+    from hsaug.illumination import clear_sky
+
+    ex = widgets.IlluminationExplorer(SPECTRA, sample=1)
+    assert ex.sliders["zenith"].description == "sun zenith [deg]"
+    assert ex.sliders["precipitable_water"].description == "water vapour [cm]"
+    ex.set(zenith=60.0, precipitable_water=4.0, aerosol_turbidity=0.5, mu1=0.3, mu2=0.9)
+    sky = clear_sky(WL, zenith=60.0, precipitable_water=4.0, aerosol_turbidity=0.5, ozone=0.3)
+    e_sun, e_sky = sky["e_sun"].values, sky["e_sky"].values
+    np.testing.assert_allclose(ex.figure.data[0].y, e_sun, rtol=1e-6)
+    np.testing.assert_allclose(ex.figure.data[1].y, e_sky, rtol=1e-6)
+    np.testing.assert_allclose(ex.figure.data[2].y, X[1] * (e_sun * 0.5 + e_sky) / np.pi, rtol=1e-4)
+    want = X[1] * (e_sun * 0.3 + e_sky) / (e_sun * 0.9 + e_sky)  # eq. (5)
+    np.testing.assert_allclose(ex.figure.data[4].y, want, rtol=1e-4)
+    # more water vapour deepens the 1400 nm band of the direct beam
+    band = np.argmin(np.abs(WL - 1400))
+    wet = ex.figure.data[0].y[band]
+    ex.sliders["precipitable_water"].value = 0.5
+    assert ex.figure.data[0].y[band] > wet
+    with pytest.raises(ValueError, match="unknown clear-sky"):
+        widgets.IlluminationExplorer(SPECTRA, humidity=3)
+
+
+def test_loss_explorer_positives_similarity_and_value():
+    from hsaug import losses
+
+    y = np.linspace(0, 1, 6)[:, None].astype(np.float32)  # labels already span [0, 1]
+    ex = widgets.LossExplorer(X[:6], y, WL, augmentation="flip", r=0.25, tau=0.5)
+    f = ex.features
+    assert f.shape == (12, 224)
+    ex.set(r=0.21, tau=0.2)
+    pos = np.asarray(ex.figure.data[3].z, bool)
+    d = np.abs(np.concatenate([y, y]) - np.concatenate([y, y]).T)
+    np.testing.assert_array_equal(pos, (d <= 0.21) & ~np.eye(12, dtype=bool))
+    np.testing.assert_allclose(ex.figure.data[2].z, losses.similarity(f, 0.2).numpy(), rtol=1e-5)
+    want = float(losses.contrastive_loss(f, torch.as_tensor(y), r=0.21, tau=0.2))
+    assert ex.value == pytest.approx(want, rel=1e-5)
+    assert f"{want:.4f}" in ex.figure.layout.title.text
+    ex.loss_choice.value = "supcon"
+    assert ex.value == pytest.approx(float(losses.contrastive_loss(f, torch.as_tensor(y), r=0.21, tau=0.2,
+                                                                   loss="supcon")), rel=1e-5)
+    with pytest.raises(ValueError, match="features must be"):
+        widgets.LossExplorer(X[:6], y, WL, features=np.zeros((6, 3)))
+
+
+def test_loss_explorer_default_batch_is_a_synthetic_scene():
+    ex = widgets.LossExplorer(n=6)
+    assert ex.labels.shape == (6, 4)
+    assert np.isfinite(ex.value)
+
+
+def test_training_monitor_records_and_draws_each_epoch():
+    mon = widgets.TrainingMonitor(title="fit")
+    for epoch in range(1, 5):
+        mon(epoch, {"train loss": 1.0 / epoch, "val R2": torch.tensor(1 - 1.0 / epoch)})
+    assert mon.history["val R2"] == pytest.approx([0.0, 0.5, 2 / 3, 0.75])
+    names = [t.name for t in mon.figure.data]
+    assert names == ["train loss", "val R2"]
+    np.testing.assert_allclose(mon.figure.data[0].y, [1.0, 0.5, 1 / 3, 0.25])
+    mon.update(5, {"train loss": 0.1, "val MAE": 0.2})  # a new metric appears later
+    assert [t.name for t in mon.figure.data] == ["train loss", "val R2", "val MAE"]
+    assert np.isnan(mon.history["val MAE"][0]) and mon.history["val MAE"][-1] == 0.2
+    assert "epoch 5" in mon.status.value
+    with pytest.raises(ValueError, match="numbers"):
+        mon.update(6, {"train loss": "low"})
