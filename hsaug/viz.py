@@ -162,6 +162,13 @@ def augmentation_figure(
     return spectrum_figure(wavelength, np.asarray(getattr(spectrum, "values", spectrum)).reshape(-1), y, title=title)
 
 
+def _panel_title(aug: Augmentation, params: Mapping[str, float]) -> str:
+    """``shift<br>Δ=12.5 nm``: the name, and the first parameter in small type."""
+    detail = format_params(aug, params, limit=1)
+    name = aug.name.replace("_", " ")
+    return f"{name}<br><span style='font-size:11px'>{detail}</span>" if detail else name
+
+
 def gallery_figure(
     spectrum: Any, wavelength: Any, augmentations: Sequence[str | Augmentation] | None = None, *,
     params: Mapping[str, Mapping[str, float]] | None = None, seed: int = 0, reference: Any = None,
@@ -190,8 +197,8 @@ def gallery_figure(
         drawn.append((aug, p, apply_one(aug, x0, wl, p, index=index)))
     ncols = min(cols, len(augs))
     fig = make_subplots(rows=rows, cols=ncols, shared_yaxes=True,
-                        subplot_titles=[aug.name.replace("_", " ") for aug, _, _ in drawn],
-                        horizontal_spacing=0.025, vertical_spacing=0.16)
+                        subplot_titles=[_panel_title(aug, p) for aug, p, _ in drawn],
+                        horizontal_spacing=0.025, vertical_spacing=0.18)
     for i, (aug, p, y) in enumerate(drawn):
         r, c = divmod(i, cols)
         fig.add_trace(go.Scatter(x=wl_np, y=x0, name="original", legendgroup="original", showlegend=i == 0,
@@ -203,7 +210,7 @@ def gallery_figure(
     fig.update_xaxes(nticks=5, tickangle=0)
     fig.update_yaxes(title_text="reflectance", col=1)
     _layout(fig, title=title, height=250 * rows + 110, width=270 * ncols + 90)
-    fig.update_layout(margin=dict(t=100 if title else 70), legend=dict(y=0.99, yanchor="top", yref="container", x=0.0, xanchor="left"))
+    fig.update_layout(margin=dict(t=110 if title else 85), legend=dict(y=0.99, yanchor="top", yref="container", x=0.0, xanchor="left"))
     return fig
 
 
@@ -321,11 +328,12 @@ def training_figure(history: Mapping[str, Sequence[float]] | None = None, *, epo
                     title: str = "", log_loss: bool = False) -> go.Figure:
     """Training curves: one line per metric in ``history`` (name -> one value per epoch).
 
-    Metrics whose name contains "loss" go to the left panel (log scale with ``log_loss``),
-    the others (R², MAE, …) to the right one; one panel when there is only one kind.
+    Losses (names containing "loss", "mse" or "contrastive") go to the left panel (log
+    scale with ``log_loss``), the others (R², MAE, …) to the right one; one panel when
+    there is only one kind.
     """
     history = dict(history or {})
-    losses = [k for k in history if "loss" in k.lower()]
+    losses = [k for k in history if any(w in k.lower() for w in ("loss", "mse", "contrastive"))]
     others = [k for k in history if k not in losses]
     two = bool(losses) and bool(others)
     fig = make_subplots(rows=1, cols=2 if two else 1, horizontal_spacing=0.1)

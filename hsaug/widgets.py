@@ -82,9 +82,10 @@ def _load_named(source: str, limit: int, seed: int) -> xr.DataArray:
     if source == "soil":
         from .datasets import load_soil
 
-        ds = load_soil()
-        da = ds["spectra"].isel(sample=slice(0, limit))
-        return _labelled(da, [f"soil {i}" for i in range(da.sizes["sample"])], source)
+        ds = load_soil().isel(sample=slice(0, limit))
+        out = str(ds["output"].values[0])
+        labels = [f"soil {i} ({out} {v:g})" for i, v in enumerate(ds["target"].values[:, 0])]
+        return _labelled(ds["spectra"], labels, source)
     raise ValueError(f"source must be one of {list(SOURCES)} or spectra (a DataArray/Dataset); got {source!r}")
 
 
@@ -703,10 +704,11 @@ class LossExplorer(W.VBox):
 class TrainingMonitor(W.VBox):
     """Live training curves in a notebook: call ``update(epoch, metrics)`` after each epoch.
 
-    ``metrics`` maps a name to a number (e.g. ``{"train loss": 0.3, "val R2": 0.71}``);
-    names with "loss" share the left panel, the rest the right one. The monitor is
-    callable (``monitor(epoch, metrics)``), so it can be passed as a training callback.
-    ``every`` redraws only each n-th epoch (the history is always kept).
+    ``metrics`` maps a name to a number (e.g. ``{"loss": 0.3, "val_r2": 0.71}``) or to one
+    value per ensemble member (M,), plotted as the member mean; losses share the left
+    panel, the rest the right one. The monitor is callable (``monitor(epoch, metrics)``),
+    so it can be passed as a training callback. ``every`` redraws only each n-th epoch
+    (the history is always kept). :meth:`from_history` shows a finished run's history.
     """
 
     def __init__(self, *, title: str = "training", log_loss: bool = False, every: int = 1) -> None:
@@ -725,9 +727,12 @@ class TrainingMonitor(W.VBox):
         values = {}
         for k, v in dict(metrics).items():
             try:
-                values[str(k)] = float(v)
+                arr = np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, dtype=float)
             except (TypeError, ValueError):
-                raise ValueError(f"metrics must map names to numbers; got {k!r}: {_describe(v)}") from None
+                raise ValueError(f"metrics must map names to numbers (or one per member); got {k!r}: "
+                                 f"{_describe(v)}") from None
+            finite = arr[np.isfinite(arr)]
+            values[str(k)] = float(finite.mean()) if finite.size else float("nan")
         new_names = [k for k in values if k not in self.history]
         for k in new_names:
             self.history[k] = [float("nan")] * len(self.epochs)
@@ -743,6 +748,17 @@ class TrainingMonitor(W.VBox):
             f"{k} {v:.4g}" for k, v in values.items()) + "</small>"
 
     __call__ = update
+
+    @classmethod
+    def from_history(cls, history: Mapping[str, Any], **kwargs: Any) -> TrainingMonitor:
+        """A monitor showing a recorded history: name -> values per epoch, (epochs,) or
+        (M, epochs) per member (e.g. ``hsaug.training.FitResult.history``)."""
+        mon = cls(**kwargs)
+        arrays = {k: np.atleast_2d(np.asarray(v, dtype=float)) for k, v in history.items()}
+        n = max((a.shape[1] for a in arrays.values()), default=0)
+        for epoch in range(n):
+            mon.update(epoch + 1, {k: a[:, epoch] for k, a in arrays.items() if epoch < a.shape[1]})
+        return mon
 
     def _figure(self) -> go.Figure:
         fig = viz.training_figure(self.history, epochs=self.epochs, title=self.title, log_loss=self.log_loss)

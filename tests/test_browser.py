@@ -4,8 +4,9 @@ Starts ``jupyter lab`` on 127.0.0.1 with a random token on a copy of the noteboo
 notebook 01 in Chromium (``/usr/bin/chromium`` through the pip ``playwright`` package —
 never ``playwright install``), runs all cells, reads the SVG path of the explorer's
 augmented trace, presses ArrowRight on the first slider and asserts the path changed.
-A screenshot of the explorer goes to ``tmp_path`` and, when ``HSAUG_SCREENSHOT`` names a
-file, there too (docs/img/explorer.png is made that way).
+Screenshots of the explorer and the gallery go to ``tmp_path`` and, when ``HSAUG_SCREENSHOT``
+names a file, there too (the gallery beside it as ``<name>-gallery.png``); docs/img/explorer.png
+is made that way:  HSAUG_SCREENSHOT=docs/img/explorer.png python -m pytest tests/test_browser.py
 """
 
 from __future__ import annotations
@@ -107,11 +108,12 @@ def test_slider_moves_the_plotted_curve_in_jupyterlab(tmp_path):
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
+                page = browser.new_page(viewport={"width": 1440, "height": 1000}, device_scale_factor=1.5)
                 page.goto(url, wait_until="domcontentloaded", timeout=60_000)
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
                 # wait for the kernel, then Run > Run All Cells
                 _wait_for_idle_kernel(page)
+                page.keyboard.press("Control+b")  # fold the file browser: room for the explorer
                 page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
                 page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
                 explorer = page.locator(".hsaug-explorer").first
@@ -123,7 +125,7 @@ def test_slider_moves_the_plotted_curve_in_jupyterlab(tmp_path):
                 assert before and before.startswith("M"), before
                 handle = explorer.locator(".widget-hslider .noUi-handle").first
                 handle.focus()
-                for _ in range(20):  # 20 steps of 0.5 nm: Δ = 10 nm
+                for _ in range(40):  # 40 steps of 0.5 nm: Δ = 20 nm
                     page.keyboard.press("ArrowRight")
                 deadline = time.monotonic() + 30
                 after = before
@@ -132,15 +134,19 @@ def test_slider_moves_the_plotted_curve_in_jupyterlab(tmp_path):
                     after = augmented.get_attribute("d")
                 assert after != before, "moving the slider did not redraw the augmented curve"
                 readout = explorer.locator(".widget-hslider .widget-readout").first.inner_text()
-                assert float(readout) == pytest.approx(10.0), readout
+                assert float(readout) == pytest.approx(20.0), readout
                 page.wait_for_timeout(500)  # let plotly finish its transition
-                shot = tmp_path / "explorer.png"
+                shot, gallery = tmp_path / "explorer.png", tmp_path / "gallery.png"
                 explorer.screenshot(path=str(shot))
                 assert shot.stat().st_size > 10_000
-                if os.environ.get("HSAUG_SCREENSHOT"):
+                panels = page.locator(".hsaug-gallery")
+                panels.scroll_into_view_if_needed()
+                panels.screenshot(path=str(gallery))
+                if os.environ.get("HSAUG_SCREENSHOT"):  # e.g. docs/img/explorer.png (+ explorer-gallery.png)
                     target = Path(os.environ["HSAUG_SCREENSHOT"])
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy(shot, target)
+                    shutil.copy(gallery, target.with_name(f"{target.stem}-gallery{target.suffix}"))
             finally:
                 browser.close()
     finally:

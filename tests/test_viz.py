@@ -66,7 +66,8 @@ def test_neutral_params_give_identical_curves():
 def test_gallery_shows_every_augmentation_with_a_visible_change():
     fig = viz.gallery_figure(X[0], WL, reference=X, index=0, seed=1)
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == [n.replace("_", " ") for n in augment.names()]
+    assert [t.split("<br>")[0] for t in titles] == [n.replace("_", " ") for n in augment.names()]
+    assert "Δ=" in titles[0] and "nm" in titles[0]
     changed = [not np.allclose(a.y, o.y, atol=1e-4) for o, a in zip(fig.data[::2], fig.data[1::2])]
     assert sum(changed) >= len(augment.names()) - 1, changed  # a random draw changes (almost) every panel
     # seeded: the same seed redraws the same figure, another seed another one

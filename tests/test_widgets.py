@@ -157,9 +157,9 @@ def test_named_sources_load_real_spectra():
 
 
 def test_soil_source():
-    pytest.importorskip("hsaug.datasets")
     soil = widgets.load_source("soil", limit=20)
-    assert soil.sizes["sample"] == 20
+    assert soil.sizes["sample"] == 20 and soil.sizes["wavelength"] > 200
+    assert str(soil["label"].values[0]).startswith("soil 0 (")  # the target value in the label
 
 
 def test_gallery_widget_redraws_every_panel():
@@ -240,3 +240,13 @@ def test_training_monitor_records_and_draws_each_epoch():
     assert "epoch 5" in mon.status.value
     with pytest.raises(ValueError, match="numbers"):
         mon.update(6, {"train loss": "low"})
+
+
+def test_training_monitor_takes_member_arrays_and_recorded_histories():
+    hist = {"loss": np.array([[1.0, 0.5, 0.2], [3.0, 1.5, 0.4]]), "val_r2": np.array([[0.1, 0.4, np.nan],
+                                                                                     [0.3, 0.6, 0.8]])}
+    mon = widgets.TrainingMonitor.from_history(hist)
+    assert mon.epochs == [1.0, 2.0, 3.0]
+    assert mon.history["loss"] == pytest.approx([2.0, 1.0, 0.3])
+    assert mon.history["val_r2"] == pytest.approx([0.2, 0.5, 0.8])  # NaN (stopped member) left out
+    assert mon.figure.data[1].xaxis == "x2"  # R² beside the loss, not on its scale
