@@ -89,7 +89,6 @@ def test_option_change_rebuilds_sliders_and_keeps_shared_values():
     assert ex.sliders["A_1"].value == 20.0 and ex.sliders["sigma"].value == 150.0
     want = _expected("elastic", {"n_kernels": 4}, 0, ex.values())
     np.testing.assert_allclose(ex.augmented(), want, rtol=1e-5, atol=1e-6)
-    ex.options  # the shift edge option is a dropdown too
     ex.select("shift")
     assert list(ex.options) == ["edge"] and list(ex.sliders) == ["delta"]
     ex.set(delta=150.0)
@@ -250,3 +249,17 @@ def test_training_monitor_takes_member_arrays_and_recorded_histories():
     assert mon.history["loss"] == pytest.approx([2.0, 1.0, 0.3])
     assert mon.history["val_r2"] == pytest.approx([0.2, 0.5, 0.8])  # NaN (stopped member) left out
     assert mon.figure.data[1].xaxis == "x2"  # R² beside the loss, not on its scale
+
+
+def test_explore_gives_the_notebook_views_live_or_static():
+    import plotly.graph_objects as go
+
+    live = widgets.explore(SPECTRA, "elastic", sample=2, seed=1)
+    assert isinstance(live[0], widgets.AugmentationExplorer) and isinstance(live[1], widgets.AugmentationGallery)
+    fig, gallery = widgets.explore(SPECTRA, "elastic", sample=2, seed=1, interactive=False)
+    assert isinstance(fig, go.Figure) and not isinstance(fig, go.FigureWidget)
+    drawn = viz.draw_params(augment.get("elastic"), 1, WL)
+    np.testing.assert_allclose(fig.data[1].y, _expected("elastic", {}, 2, drawn), rtol=1e-5, atol=1e-6)
+    assert len(gallery.data) == 2 * len(augment.names())
+    with pytest.raises(ValueError, match="augmentation must be one of"):
+        widgets.explore(SPECTRA, "warp", interactive=False)
