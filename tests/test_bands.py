@@ -125,13 +125,21 @@ def test_interpolate_option_reproduces_a_straight_spectrum(wavelength):
         assert not torch.equal(augment.get("band_erasure").apply(x, wavelength, fraction=0.3, width=width), x)
 
 
-def test_interpolate_known_gap_path_equals_general_path(spectra, wavelength):
+@pytest.mark.parametrize("n_bands", [3, 17, 224])
+def test_interpolate_run_path_equals_general_gap_filling(n_bands):
+    # the option fills per run (touching runs merge into one gap); fill_gaps works from the mask
+    g = torch.Generator().manual_seed(n_bands)
+    x = torch.rand(300, n_bands, generator=g)
+    wl = torch.cumsum(torch.rand(n_bands, generator=g) + 0.5, 0) + 400  # uneven grid
     e = BandErasure(fill="interpolate")
-    p = params(fraction=torch.linspace(0.0, 0.9, 64), width=0.0, position=torch.rand(64))
-    p["width"] = p["width"].expand(64)
-    fast = e.apply(spectra, wavelength, **p)
-    general = fill_gaps(spectra, wavelength, e.mask(224, p))
-    torch.testing.assert_close(fast, general, atol=1e-6, rtol=0)
+    p = params(fraction=torch.rand(300, generator=g) * 0.9, width=torch.randint(0, 8, (300,), generator=g),
+               position=torch.rand(300, generator=g))
+    p["fraction"][:20] = 0.9  # crowded runs that touch, and (for 3 bands) nothing kept
+    out = e.apply(x, wl, **p)
+    torch.testing.assert_close(out, fill_gaps(x, wl, e.mask(n_bands, p)), atol=1e-6, rtol=0)
+    one_run = {**p, "width": torch.zeros(300)}
+    torch.testing.assert_close(e.apply(x, wl, **one_run), fill_gaps(x, wl, e.mask(n_bands, one_run)),
+                               atol=1e-6, rtol=0)
 
 
 def test_erasure_rejects_bad_settings(spectra, wavelength):

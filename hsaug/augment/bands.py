@@ -92,9 +92,7 @@ class BandErasure(Augmentation):
         erased = _run_mask(start, length, x.shape[1])
         if self.option_values["fill"] == "zero":
             return x.masked_fill(erased, 0.0)
-        if start.shape[1] == 1:  # one gap per spectrum: its kept neighbours are known
-            return fill_gaps(x, wavelength, erased, start - 1, start + length)
-        return fill_gaps(x, wavelength, erased)
+        return _fill_runs(x, wavelength, erased, start, length)
 
 
 def _run_mask(start: torch.Tensor, length: torch.Tensor, n_bands: int) -> torch.Tensor:
@@ -109,39 +107,61 @@ def _run_mask(start: torch.Tensor, length: torch.Tensor, n_bands: int) -> torch.
     return edges[:, :n_bands].cumsum(dim=1, dtype=torch.int32) > 0
 
 
-def fill_gaps(
-    x: torch.Tensor,
-    wavelength: torch.Tensor,
-    erased: torch.Tensor,
-    left: torch.Tensor | None = None,
-    right: torch.Tensor | None = None,
-) -> torch.Tensor:
+def fill_gaps(x: torch.Tensor, wavelength: torch.Tensor, erased: torch.Tensor) -> torch.Tensor:
     """``x`` (N, B) with the ``erased`` (N, B) bands replaced by straight lines in wavelength
     [nm] between the nearest kept bands; end gaps hold the nearest kept value, and a
-    spectrum with no kept band becomes 0.
-
-    ``left`` / ``right`` (N, B), or (N, 1) for one gap per spectrum, are the nearest kept
-    band at or before / after each band (−1 / B where none); by default they come from
-    running max / min of the kept band indices (no loops).
+    spectrum with no kept band becomes 0. Works for any mask: the nearest kept band on
+    each side comes from running max / min of kept band indices (no loops).
     """
     n, b = x.shape
-    if left is None or right is None:
-        j = torch.arange(b, device=x.device).expand(n, b)
-        kept = ~erased
-        left = torch.where(kept, j, -1).cummax(dim=1).values
-        right = torch.where(kept, j, b).flip(1).cummin(dim=1).values.flip(1)
-    lc, rc = left.clamp(min=0), right.clamp(max=b - 1)
-    xl, xr = x.gather(1, lc), x.gather(1, rc)
-    # an end gap holds its one kept neighbour: make both ends that value (0 if none kept)
-    no_left, no_right = left < 0, right >= b
-    xl, xr = torch.where(no_left, xr, xl), torch.where(no_right, xl, xr)
-    if bool((no_left & no_right).any()):
-        xl, xr = xl.masked_fill(no_left & no_right, 0.0), xr.masked_fill(no_left & no_right, 0.0)
+    j = torch.arange(b, dtype=torch.int32, device=x.device).expand(n, b)  # int32: 2x faster scans
+    kept = ~erased
+    left = torch.where(kept, j, -1).cummax(dim=1).values
+    right = torch.where(kept, j, b).flip(1).cummin(dim=1).values.flip(1)
+    # an end gap takes its one kept neighbour at both ends, so the line there is flat
+    lc = torch.where(left < 0, right, left).clamp_(max=b - 1).long()
+    rc = torch.where(right >= b, left, right).clamp_(min=0).long()
     wl = wavelength.to(x.dtype)
-    wl_l, wl_r = torch.take(wl, lc), torch.take(wl, rc)
-    span = torch.where(wl_r > wl_l, wl_r - wl_l, 1.0)
-    filled = torch.lerp(xl, xr, (wl - wl_l) / span)
-    return torch.where(erased, filled, x)
+    grid = wl.expand(lc.shape[0], -1)
+    wl_l = grid.gather(1, lc)
+    span = (grid.gather(1, rc) - wl_l).clamp_(min=1e-6)  # 0 only where lc = rc: t is 0 or moot
+    filled = torch.lerp(x.gather(1, lc), x.gather(1, rc), (wl - wl_l) / span)
+    out = torch.where(erased, filled, x)
+    none_kept = erased.all(dim=1)
+    if bool(none_kept.any()):
+        out[none_kept] = 0.0
+    return out
+
+
+def _fill_runs(
+    x: torch.Tensor, wavelength: torch.Tensor, erased: torch.Tensor, start: torch.Tensor, length: torch.Tensor
+) -> torch.Tensor:
+    """:func:`fill_gaps` for gaps given as sorted disjoint runs (N, R): the kept neighbours,
+    values and line of each run are found per run, then spread to its bands."""
+    n, b = x.shape
+    end = start + length
+    # a run that starts where the previous one ends is the same gap: it shares its neighbours
+    touch = torch.zeros_like(start, dtype=torch.bool)
+    touch[:, 1:] = (start[:, 1:] == end[:, :-1]) & (length[:, :-1] > 0)
+    touch_next = torch.cat([touch[:, 1:], torch.zeros_like(touch[:, :1])], dim=1)
+    left = torch.where(touch, -1, start - 1).cummax(dim=1).values
+    right = torch.where(touch_next, b, end).flip(1).cummin(dim=1).values.flip(1)
+    # an end gap takes its one kept neighbour at both ends, so the line there is flat
+    lc = torch.where(left < 0, right, left).clamp_(max=b - 1)
+    rc = torch.where(right >= b, left, right).clamp_(min=0)
+    wl = wavelength.to(x.dtype)
+    xl, xr, wl_l = x.gather(1, lc), x.gather(1, rc), wl[lc]
+    span = (wl[rc] - wl_l).clamp_(min=1e-6)
+    if start.shape[1] > 1:  # spread the run values to the bands of each run
+        marks = torch.zeros(n, b + 1, dtype=torch.int32, device=x.device)
+        marks.scatter_add_(1, start, torch.ones_like(start, dtype=torch.int32))  # +1 at each run's start
+        run = marks[:, :b].cumsum(dim=1, dtype=torch.int32).sub_(1).clamp_(min=0).long()
+        xl, xr, wl_l, span = (v.gather(1, run) for v in (xl, xr, wl_l, span))
+    out = torch.where(erased, torch.lerp(xl, xr, (wl - wl_l) / span), x)
+    none_kept = length.sum(dim=1) >= b
+    if bool(none_kept.any()):
+        out[none_kept] = 0.0
+    return out
 
 
 class BandPermutation(Augmentation):
@@ -199,11 +219,24 @@ class BandPermutation(Augmentation):
     def _apply(self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: Any) -> torch.Tensor:
         if not bool((params["share"] > 0).any()):
             return x.clone()
-        block, perm = self.block_map(x.shape[1], params, x.device)
+        sizes = params["block"].round().clamp(1, x.shape[1])
+        distinct = sizes.unique()
+        if distinct.numel() == 1:
+            return self._permute_blocks(x, params, int(distinct[0]))
+        if distinct.numel() > 32:  # many sizes: one gather of a per-band source index
+            return x.gather(1, self.source(x.shape[1], params, x.device))
+        # a few sizes: whole-block gathers per size (a loop over sizes, not spectra),
+        # so that small blocks in some rows do not widen the work of all rows
+        out = torch.empty_like(x)
+        for size in distinct.tolist():
+            rows = (sizes == size).nonzero().flatten()
+            out[rows] = self._permute_blocks(x[rows], {k: v[rows] for k, v in params.items()}, int(size))
+        return out
+
+    def _permute_blocks(self, x: torch.Tensor, params: Params, size: int) -> torch.Tensor:
+        """The permutation for rows that share one block ``size``: gather whole blocks."""
         n, b = x.shape
-        size = int(block[0])
-        if bool((block == size).all()):  # one block size: gather whole blocks
-            nb = b // size
-            body = x[:, :nb * size].reshape(n, nb, size).gather(1, perm[:, :nb, None].expand(n, nb, size))
-            return torch.cat([body.reshape(n, nb * size), x[:, nb * size:]], dim=1)
-        return x.gather(1, self.source(b, params, x.device))
+        _, perm = self.block_map(b, params, x.device)
+        nb = b // size
+        body = x[:, :nb * size].reshape(n, nb, size).gather(1, perm[:, :nb, None].expand(n, nb, size))
+        return torch.cat([body.reshape(n, nb * size), x[:, nb * size:]], dim=1)
