@@ -34,15 +34,16 @@ def _label(names: list[str] | str) -> str:
     return " + ".join(LABELS.get(n, n) for n in names)
 
 
-def _pm(mean: float | None, std: float | None, digits: int = 3) -> str:
+def _pm(mean: float | None, std: float | None, digits: int | None = None) -> str:
     if mean is None:
         return "–"
+    if digits is None:  # 3 decimals below 1 (R², abundances), 2 for larger units (mg/kg)
+        digits = 3 if abs(mean) < 1 else 2
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f}"
 
 
 def _comparison(result: dict, paper: dict | None) -> list[str]:
     unit = result.get("mae_unit", "")
-    digits = 3 if not unit or unit in ("abundance", "") else 2
     head = f"| Method | R² (ours) | MAE (ours{', ' + unit if unit else ''}) | runs |"
     sep = "|---|---|---|---|"
     if paper:
@@ -51,10 +52,10 @@ def _comparison(result: dict, paper: dict | None) -> list[str]:
     lines = [head, sep]
     for row in result["rows"]:
         line = (f"| {_label(row['name'])} | {_pm(row['r2_mean'], row.get('r2_std'))} | "
-                f"{_pm(row['mae_mean'], row.get('mae_std'), digits)} | {row.get('n_runs', '')} |")
+                f"{_pm(row['mae_mean'], row.get('mae_std'))} | {row.get('n_runs', '')} |")
         if paper:
             p = paper["rows"].get(row["name"])
-            line += (f" {_pm(p[0], p[1])} | {_pm(p[2], p[3], digits)} |" if p else " – | – |")
+            line += (f" {_pm(p[0], p[1])} | {_pm(p[2], p[3])} |" if p else " – | – |")
         lines.append(line)
     return lines
 
@@ -87,10 +88,12 @@ def markdown(result: dict) -> str:
     target = result.get("target", "")
     paper = TABLES.get(target)
     title = paper["title"] if paper else target
-    lines = [f"### {target}: {title}", ""]
+    subtitle = result.get("subtitle")
+    lines = [f"### {target}: {title}" + (f" ({subtitle})" if subtitle else ""), ""]
     protocol = result.get("protocol")
     if protocol:
-        lines += ["Protocol: " + ", ".join(f"{k}={v}" for k, v in protocol.items()), ""]
+        shown = {k: (len(v) if k == "outputs" else v) for k, v in protocol.items()}
+        lines += ["Protocol: " + ", ".join(f"{k}={v}" for k, v in shown.items()), ""]
     kind = result.get("kind")
     if kind == "comparison":
         lines += _comparison(result, paper)
