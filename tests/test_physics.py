@@ -254,3 +254,11 @@ def test_atmospheric_finite_over_spec(mu1, mu2, zenith, seed):
     assert torch.isfinite(out).all()
     bound = max(mu1 / mu2, 1.0) * (1 + 1e-5)  # the eq. 5 factor lies between 1 and mu1/mu2
     assert (out <= x * bound).all() and (out >= x * min(mu1 / mu2, 1.0) * (1 - 1e-5)).all()
+
+
+def test_scattering_accepts_post_nonlinear_mixtures_above_one():
+    # eq. (11): x = Ma + Ma*Ma reaches 2 for bright endmembers; that is not percent data
+    bright = torch.full((2, GRID.shape[0]), 0.9)
+    mixed = bright + bright * bright  # 1.71
+    out = Scattering().apply(mixed, GRID, mu1=0.5, mu2=0.5)
+    assert torch.isfinite(out).all() and out.shape == mixed.shape

@@ -29,9 +29,11 @@ MU_LOW = 0.05
 COS_30 = math.cos(math.radians(30.0))
 """The authors' input geometry μ0 = μ = cos 30°."""
 COS_85 = math.cos(math.radians(85.0))
-REFLECTANCE_LIMIT = 1.5
+REFLECTANCE_LIMIT = 3.0
 """Scattering rejects spectra with values above this: they are not reflectance in [0, 1]
-(percent or digital numbers); divide by 100 or calibrate first."""
+(percent or digital numbers); divide by 100 or calibrate first. Up to 3 is tolerated
+because eq. (11)'s post-nonlinear mixtures x = Ma + Ma⊙Ma reach 2 for bright
+endmembers (plus noise), while percent reflectance lies far above."""
 
 
 def uniform_angle(n: int, mu_low: float, mu_high: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -99,7 +101,7 @@ class Scattering(Augmentation):
     Reflectance outside [0, 1]: the model is evaluated at x clipped to [0, 1] and the
     excess (x − clip(x), e.g. noise below 0 or a specular value above 1) is added back
     unchanged, so the output stays finite and continuous. Values above
-    :data:`REFLECTANCE_LIMIT` (1.5) raise ValueError: they look like percent.
+    :data:`REFLECTANCE_LIMIT` (3) raise ValueError: they look like percent.
 
     Draws (``draw`` option): ``"paired"`` (default, the authors') draws one angle per
     spectrum, θ ~ U over μ1's range (cos 85° to 1, i.e. 0°–85°), and sets μ1 = μ2 = cos θ;
