@@ -36,6 +36,9 @@ __all__ = [
     "loss_figure",
     "loss_distances",
     "training_figure",
+    "error_figure",
+    "sweep_figure",
+    "comparison_figure",
 ]
 
 ORIGINAL = "#4a4a4a"  # original spectrum: dark grey
@@ -349,3 +352,57 @@ def training_figure(history: Mapping[str, Sequence[float]] | None = None, *, epo
     if two:
         fig.update_yaxes(title_text="metric", row=1, col=2)
     return _layout(fig, title=title, height=360)
+
+
+def error_figure(errors: Any, *, output: str | None = None, bins: int = 60) -> go.Figure:
+    """Fig. 3: distribution of test prediction errors (prediction − target, data units) per
+    method, pooled over seeds and (unless ``output`` names one) over outputs.
+
+    ``errors``: the Dataset of :func:`hsaug.experiments.error_distribution`.
+    """
+    err = errors["error"]
+    if output is not None:
+        err = err.sel(output=output)
+    fig = go.Figure()
+    for i, method in enumerate(err["method"].values):
+        values = np.asarray(err.sel(method=method).values, dtype=float).ravel()
+        mean = float(values.mean())
+        fig.add_trace(go.Histogram(x=values, nbinsx=bins, name=f"{method} (mean {mean:+.4f})", opacity=0.6,
+                                   marker_color=PALETTE[i % len(PALETTE)], histnorm="probability density"))
+        fig.add_vline(x=mean, line=dict(color=PALETTE[i % len(PALETTE)], dash="dash"))
+    fig.update_layout(barmode="overlay")
+    return _layout(fig, title="Prediction error distribution" + (f" — {output}" if output else ""),
+                   xaxis_title="prediction − target (target units)", yaxis_title="density")
+
+
+def sweep_figure(sweep: Any) -> go.Figure:
+    """Heat map of mean test R² over α (eq. 9) × r (eq. 7): the Dataset of
+    :func:`hsaug.experiments.sweep`."""
+    mean = np.asarray(sweep["r2_mean"].values, dtype=float)
+    std = np.asarray(sweep["r2_std"].values, dtype=float)
+    text = [[f"{m:.3f} ± {s:.3f}" for m, s in zip(rm, rs)] for rm, rs in zip(mean, std)]
+    fig = go.Figure(go.Heatmap(z=mean, x=[str(r) for r in sweep["r"].values],
+                               y=[str(a) for a in sweep["alpha"].values], text=text,
+                               texttemplate="%{text}", colorscale="Viridis", colorbar=dict(title="R²")))
+    return _layout(fig, title=f"Test R² with {sweep.attrs.get('augmentation', '')}: α × r",
+                   xaxis_title="ball radius r (fraction of each target's range)", yaxis_title="α")
+
+
+def comparison_figure(result: Mapping[str, Any], paper: Mapping[str, Any] | None = None) -> go.Figure:
+    """Tables 1/2 as bars: our mean test R² ± std per method, the paper's R² as diamonds.
+
+    ``result``: one comparison of :func:`hsaug.experiments.compare_augmentations` (or one
+    of the ``sections`` a reproduction writes); ``paper``: :func:`hsaug.paper.table`.
+    """
+    rows = result["rows"]
+    names = [r["name"] for r in rows]
+    fig = go.Figure(go.Bar(
+        x=names, y=[r["r2_mean"] for r in rows], name="ours (mean ± std over seeds)",
+        error_y=dict(type="data", array=[r.get("r2_std") or 0.0 for r in rows]),
+        marker_color=[ORIGINAL if n in ("baseline", "ridge", "pls") else AUGMENTED for n in names]))
+    if paper is not None:
+        known = [n for n in names if n in paper["rows"]]
+        fig.add_trace(go.Scatter(x=known, y=[paper["rows"][n][0] for n in known], mode="markers",
+                                 name="paper", marker=dict(symbol="diamond", size=11, color=SKY)))
+    title = "Test R² per method" + (f" — {result['subtitle']}" if result.get("subtitle") else "")
+    return _layout(fig, title=title, yaxis_title="R²")

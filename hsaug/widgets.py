@@ -665,6 +665,10 @@ class LossExplorer(W.VBox):
         value = float(L.contrastive_loss(self.features, self.labels, r=r, tau=tau, loss=self.loss_choice.value))
         return {"similarity": sim.numpy(), "positives": pos.numpy(), "loss": value, "r": r, "tau": tau}
 
+    def static_figure(self) -> go.Figure:
+        """The current view as a static figure (for ``interactive = False`` notebooks)."""
+        return self._figure()
+
     def _figure(self) -> go.Figure:
         c = self.compute()
         return viz.loss_figure(self.labels.numpy(), c["similarity"], c["positives"], radius=c["r"],
