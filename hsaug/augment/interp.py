@@ -8,7 +8,6 @@ interpolation on the data's own grid.
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
@@ -58,31 +57,19 @@ def interp_rows(
 def interp_index(x: torch.Tensor, pos: torch.Tensor, edge: str = "extrapolate") -> torch.Tensor:
     """Like :func:`interp_rows` with queries already given as fractional band indices (N, B)."""
     work = x if x.dtype in (torch.float32, torch.float64) else x.float()
-    if edge == "extrapolate":
-        # pad with linearly extrapolated bands so that grid_sample covers every query
-        pad_lo = max(0, math.ceil(-float(pos.min())))
-        pad_hi = max(0, math.ceil(float(pos.max()) - (x.shape[1] - 1)))
-        if pad_lo or pad_hi:
-            work = _extrapolate_pad(work, pad_lo, pad_hi)
-            pos = pos + pad_lo
     n, b = work.shape
     grid = torch.empty(n, 1, pos.shape[1], 2, dtype=work.dtype, device=x.device)
     grid[..., 1] = 0.0
     torch.mul(pos, 2.0 / (b - 1), out=grid[:, 0, :, 0]).sub_(1.0)
     padding = "reflection" if edge == "reflect" else "border"
     out = F.grid_sample(work[:, None, None, :], grid, mode="bilinear", padding_mode=padding,
-                        align_corners=True)
-    return out[:, 0, 0].to(x.dtype)
-
-
-def _extrapolate_pad(x: torch.Tensor, pad_lo: int, pad_hi: int) -> torch.Tensor:
-    """x (N, B) with ``pad_lo`` / ``pad_hi`` bands added, continuing each edge segment's line."""
-    parts = []
-    if pad_lo:
-        steps = torch.arange(pad_lo, 0, -1, dtype=x.dtype, device=x.device)
-        parts.append(x[:, :1] - (x[:, 1:2] - x[:, :1]) * steps)
-    parts.append(x)
-    if pad_hi:
-        steps = torch.arange(1, pad_hi + 1, dtype=x.dtype, device=x.device)
-        parts.append(x[:, -1:] + (x[:, -1:] - x[:, -2:-1]) * steps)
-    return torch.cat(parts, dim=1)
+                        align_corners=True)[:, 0, 0]
+    if edge == "extrapolate":
+        # beyond the grid, continue the edge segment's line: the border value plus distance times
+        # the edge slope. Row by row (no batch-wide padding), so a spectrum's result never depends
+        # on the other spectra in its batch (in-range queries add an exact 0).
+        if float(pos.min()) < 0:
+            out = out.addcmul_(pos.clamp(max=0.0), work[:, 1:2] - work[:, :1])
+        if float(pos.max()) > b - 1:
+            out = out.addcmul_((pos - (b - 1)).clamp_(min=0.0), work[:, -1:] - work[:, -2:-1])
+    return out.to(x.dtype)
