@@ -84,7 +84,11 @@ def _greedy(result: dict, paper: dict | None) -> list[str]:
 
 
 def markdown(result: dict) -> str:
-    """A markdown section: title, protocol line, and our numbers beside the paper's."""
+    """Markdown: title, protocol line, and our numbers beside the paper's. A result with
+    ``"sections"`` (e.g. one per synthetic preset) gives one table per section."""
+    if "sections" in result:
+        return "\n".join(markdown({"target": result.get("target", ""), **section})
+                         for section in result["sections"])
     target = result.get("target", "")
     paper = TABLES.get(target)
     title = paper["title"] if paper else target
