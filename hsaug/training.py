@@ -702,8 +702,8 @@ class _Trainer:
         """Augmented views (Mc, R, B) of the training rows ``rows`` (Mc, R) of the contrastive
         members, R = sum of the batch ``sizes``: one augmentation call per group for several
         batches, each batch of each member drawing from that member's generator."""
-        xa = self.x_train[rows]
-        b = xa.shape[-1]
+        b = self.x_train.shape[1]
+        xa = self.x_train.index_select(0, rows.reshape(-1)).view(*rows.shape, b)
         for sl, aug in self.aug_runs:
             if aug is None:
                 continue
@@ -717,8 +717,9 @@ class _Trainer:
     def step(self, idx: torch.Tensor, xa: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``idx`` (M, n) training rows of each member's batch, ``xa`` (Mc, n, B) their augmented views."""
         mc, m = self.mc, self.m
-        xb = self.x_train[idx]  # (M, n, B)
-        yb = self.y_train[idx]  # (M, n, s)
+        flat = idx.reshape(-1)
+        xb = self.x_train.index_select(0, flat).view(*idx.shape, -1)  # (M, n, B)
+        yb = self.y_train.index_select(0, flat).view(*idx.shape, -1)  # (M, n, s)
         n = idx.shape[1]
         preds, feats = [], None
         if mc:
