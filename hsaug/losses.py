@@ -66,6 +66,7 @@ __all__ = [
     "rnc_loss",
     "similarity",
     "ball_mask",
+    "positives_per_anchor",
     "LabelScaling",
 ]
 
@@ -143,6 +144,55 @@ def ball_mask(labels: torch.Tensor, r: torch.Tensor | float, n2: int | None = No
     d2 = _label_distance2(labels, n2)
     rr = _per_member(r, d2)
     return d2 <= rr * rr
+
+
+def positives_per_anchor(
+    labels: Any,
+    radii: Any = (0.03,),
+    *,
+    batch_size: int = 32,
+    n_batches: int = 200,
+    seed: int = 0,
+    scale: bool = True,
+) -> Any:
+    """How many positives the ball gives an anchor in random training batches, per radius.
+
+    ``labels`` (N, s) or (N,); batches of ``batch_size`` rows drawn without replacement
+    (``n_batches`` of them, seeded); labels scaled to [0, 1] per output first, as in
+    training (``scale``). Returns a pandas DataFrame indexed by radius with the mean
+    number of *other samples* of the batch inside an anchor's ball, the positives an
+    anchor has *besides its own view* in the 2N batch (twice that: each other sample
+    brings its view), the share of anchors whose only positive is their own view, and
+    the share of anchors without any negative (skipped by eq. 8).
+    """
+    import numpy as np
+    import pandas as pd
+
+    y = torch.as_tensor(np.asarray(labels, dtype=np.float32))
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[0] < 2:
+        raise ValueError(f"labels must be (N, s) or (N,) with N >= 2; got {_describe(labels)}")
+    if not torch.isfinite(y).all():
+        raise ValueError("labels must be finite; they contain NaN or inf")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 2 <= batch_size <= y.shape[0]:
+        raise ValueError(f"batch_size must be an integer from 2 to the number of labels ({y.shape[0]}); "
+                         f"got {batch_size!r}")
+    rs = [float(check_positive(r, "radii", "ball radii")) for r in np.atleast_1d(np.asarray(radii, dtype=float))]
+    if scale:
+        y = LabelScaling.fit(y)(y)
+    rng = np.random.default_rng(seed)
+    rows = np.stack([rng.choice(y.shape[0], batch_size, replace=False) for _ in range(n_batches)])
+    batch = y[torch.as_tensor(rows)]  # (n_batches, N, s)
+    d2 = _label_distance2(batch, batch_size)  # (n_batches, N, N), own entry included
+    out = []
+    for r in rs:
+        others = (d2 <= r * r).sum(dim=-1).double() - 1.0  # other samples in the ball
+        out.append({"radius": r, "other samples in the ball": float(others.mean()),
+                    "positives besides own view": float(2 * others.mean()),
+                    "share with only own view": float((others == 0).double().mean()),
+                    "share without negative": float((others == batch_size - 1).double().mean())})
+    return pd.DataFrame(out).set_index("radius")
 
 
 def _eye(n: int, device: torch.device) -> torch.Tensor:

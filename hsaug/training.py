@@ -55,6 +55,7 @@ __all__ = [
     "FitResult",
     "fit",
     "fit_baselines",
+    "save_result",
     "split_indices",
     "member_generators",
     "augment_members",
@@ -538,6 +539,29 @@ class FitResult:
                                                       "seconds": self.seconds})
 
 
+def save_result(result: FitResult, output_dir: Any, name: str = "fit", *, predictions: bool = True
+                ) -> dict[str, Any]:
+    """Write a :class:`FitResult` to ``output_dir``: ``<name>.nc`` (:meth:`FitResult.to_xarray`),
+    ``<name>.json`` (:meth:`FitResult.to_dict`, with test predictions unless ``predictions``
+    is False) and ``<name>.pt`` (the weights: ``model_config``, ``state_dict``, ``scaling``).
+    Creates the folder; returns ``{"netcdf", "json", "weights"}`` paths."""
+    from pathlib import Path
+
+    if not isinstance(result, FitResult):
+        raise ValueError(f"result must be a FitResult from hsaug.training.fit; got {_describe(result)}")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"name must be a plain file stem; got {name!r}")
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"netcdf": folder / f"{name}.nc", "json": folder / f"{name}.json", "weights": folder / f"{name}.pt"}
+    result.to_xarray().to_netcdf(paths["netcdf"], engine="h5netcdf")
+    paths["json"].write_text(result.to_json(predictions=predictions))
+    torch.save({"model_config": result.model.config(), "state_dict": result.model.state_dict(),
+                "scaling": result.scaling.to_dict(), "outputs": result.outputs,
+                "wavelength": result.wavelength.tolist()}, paths["weights"])
+    return paths
+
+
 # -- training --------------------------------------------------------------------------------------
 def _runs(keys: Sequence[Any]) -> list[tuple[slice, Any]]:
     """Consecutive runs of equal keys: [(slice, key), ...]."""
@@ -575,6 +599,7 @@ def fit(
     head_widths: Sequence[int] = HEAD_WIDTHS,
     device: Any = "cpu",
     progress: bool = True,
+    callback: Any = None,
 ) -> FitResult:
     """Train every (configuration, seed) pair as one batched ensemble; evaluate on the test set.
 
@@ -589,6 +614,9 @@ def fit(
     stopping after that many epochs without a lower validation MSE, per member, keeping
     its best epoch's weights (needs a validation set). ``device``: "cpu" (default),
     "cuda", "cuda:N" or "auto" (CUDA when present). ``progress``: a tqdm bar over epochs.
+    ``callback(epoch, metrics)`` is called after every epoch with ``metrics`` mapping each
+    of ``HISTORY_KEYS`` to that epoch's (M,) values, members in the result's order (e.g.
+    :class:`hsaug.widgets.TrainingMonitor`).
     """
     x_all, y_all, wl, outputs = _load_data(data, target, wavelength)
     cfgs = [_as_config(c) for c in (configs if isinstance(configs, (list, tuple)) else
@@ -605,6 +633,8 @@ def fit(
     lr = float(check_positive(lr, "lr", "the learning rate"))
     if patience is not None:
         patience = _positive_int(patience, "patience", "epochs without improvement before stopping")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable as callback(epoch, metrics); got {callback!r}")
     fw = check_widths(feature_widths, "feature_widths")
     hw = check_widths(head_widths, "head_widths", allow_empty=True)
     dev = _device(device)
@@ -618,7 +648,7 @@ def fit(
     members = [(c, int(s)) for c in cfgs for s in seed_list]
     t0 = time.perf_counter()
     trainer = _Trainer(members, x_all, y_all, wl, parts, batch_size=batch_size, lr=lr, fw=fw, hw=hw, device=dev)
-    trainer.train(epochs, patience, progress)
+    trainer.train(epochs, patience, progress, callback)
     settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "val_fraction": val_fraction,
                 "test_fraction": test_fraction, "split_seed": split_seed, "patience": patience,
                 "feature_widths": list(fw), "head_widths": list(hw), "device": str(dev),
@@ -748,7 +778,7 @@ class _Trainer:
     def predict_scaled(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([model.predict(x) for _, model in self.groups]).cpu()
 
-    def train(self, epochs: int, patience: int | None, progress: bool) -> None:
+    def train(self, epochs: int, patience: int | None, progress: bool, callback: Any = None) -> None:
         from tqdm.auto import tqdm
 
         bs, n_train = self.batch_size, self.n_train
@@ -797,6 +827,9 @@ class _Trainer:
                 done = running & (epoch - self.best_epoch >= patience)
                 self.stopped_at[done] = epoch
             self.epoch_seconds.append(time.perf_counter() - t_epoch)
+            if callback is not None:
+                user = np.argsort(self.order)
+                callback(epoch, {k: np.asarray(v[-1], dtype=np.float64)[user] for k, v in self.history.items()})
             if progress:
                 post = {"loss": f"{float(np.mean(means[0])):.4g}"}
                 if has_val:

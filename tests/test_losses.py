@@ -8,7 +8,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hsaug.losses import LOSSES, LabelScaling, ball_mask, contrastive_loss, loss_names, similarity
+from hsaug.losses import (
+    LOSSES,
+    LabelScaling,
+    ball_mask,
+    contrastive_loss,
+    loss_names,
+    positives_per_anchor,
+    similarity,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -261,3 +269,23 @@ def test_bad_shapes_and_values():
         contrastive_loss(torch.randn(4, 3), torch.tensor([[float("nan")], [0.0]]))
     with pytest.raises(ValueError, match="one value per member"):
         contrastive_loss(torch.randn(2, 4, 3), torch.rand(2, 2, 1), r=torch.tensor([0.1, 0.2, 0.3]))
+
+
+def test_positives_per_anchor_counts_other_samples_in_the_ball():
+    # labels 0, 0.1, 0.2, …, 0.9 (already in [0, 1]); one batch holding them all
+    y = np.arange(10) / 10
+    table = positives_per_anchor(y, radii=(0.05, 0.15, 2.0), batch_size=10, n_batches=1)
+    assert list(table.index) == [0.05, 0.15, 2.0]
+    assert table.loc[0.05, "other samples in the ball"] == 0.0
+    assert table.loc[0.05, "share with only own view"] == 1.0
+    assert table.loc[0.15, "other samples in the ball"] == pytest.approx(18 / 10)  # 2 neighbours, 1 at each end
+    assert table.loc[0.15, "positives besides own view"] == pytest.approx(36 / 10)
+    assert table.loc[2.0, "share without negative"] == 1.0
+    # Dirichlet(1) abundances and r = 0.03: in batches of 32 almost every anchor has only its view
+    ab = np.random.default_rng(0).dirichlet(np.ones(4), 2000)
+    small = positives_per_anchor(ab, radii=0.03, batch_size=32, n_batches=50)
+    assert small.loc[0.03, "share with only own view"] > 0.95
+    with pytest.raises(ValueError, match="batch_size"):
+        positives_per_anchor(y, batch_size=11)
+    with pytest.raises(ValueError, match="radii"):
+        positives_per_anchor(y, radii=(0.1, -1.0), batch_size=10)

@@ -21,6 +21,7 @@ from hsaug.training import (
     mae_summed,
     member_generators,
     r2_score,
+    save_result,
     split_indices,
 )
 
@@ -192,6 +193,23 @@ def test_results_convert_and_predict(ds):
     assert list(xds["output"].values) == ["a", "b", "c"] and xds["history_loss"].shape == (4, 2)
     assert list(res.summary().index) == ["baseline", "shift"]
     assert len(res.table()) == 4 and res.epoch_seconds.shape == (2,)
+
+
+def test_callback_sees_each_epoch_and_results_save(ds, tmp_path):
+    seen = []
+    res = fit(ds, configs=[Config("shift"), None], seeds=[0], callback=lambda e, m: seen.append((e, m)), **QUICK)
+    assert [e for e, _ in seen] == [1, 2] and set(seen[0][1]) == set(HISTORY_KEYS)
+    for k in HISTORY_KEYS:  # members in the result's order (the baseline is trained second internally)
+        assert np.array_equal(seen[1][1][k], res.history[k][:, 1])
+    paths = save_result(res, tmp_path / "out", name="run")
+    assert all(p.exists() for p in paths.values())
+    back = xr.open_dataset(paths["netcdf"], engine="h5netcdf")
+    assert np.allclose(back["prediction"].values, res.predictions)
+    assert json.loads(paths["json"].read_text())["members"][0]["config"]["name"] == "shift"
+    saved = torch.load(paths["weights"])
+    assert saved["model_config"]["n_members"] == 2 and saved["outputs"] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="callback"):
+        fit(ds, callback="print", **QUICK)
 
 
 def test_spectra_target_wavelength_input(ds):
