@@ -2,7 +2,7 @@
 
     hsaug reproduce TARGET [--quick] [--seeds N] [--epochs N] [--device D] [--data PATH] [--out DIR]
 
-TARGET is one of table1, table3, fig3, table2, table4, robustness, or all. Each target
+TARGET is one of table1, table3, fig3, table2, table4, or all. Each target
 executes its notebook (kernel ``python3``, widget state not stored) into ``DIR/notebooks``;
 the notebook writes ``DIR/TARGET.json``, from which ``DIR/TARGET.md`` puts our numbers
 beside the paper's. A failing cell ends the command with exit status 1, naming the
@@ -27,7 +27,6 @@ TARGETS: dict[str, tuple[str, dict]] = {
     "fig3": ("05-error-distribution.ipynb", {"target": "fig3"}),
     "table2": ("06-real-data.ipynb", {"target": "table2"}),
     "table4": ("06-real-data.ipynb", {"target": "table4"}),
-    "robustness": ("07-robustness.ipynb", {"target": "robustness"}),
 }
 
 

@@ -49,7 +49,7 @@ __all__ = [
 PAPER_AUGMENTATIONS = ("band_erasure", "band_permutation", "nearest_neighbor", "scattering", "atmospheric",
                        "flip", "elastic", "shift")
 
-_TRAIN_KEYS = ("epochs", "batch_size", "lr", "val_fraction", "test_fraction", "split_seed", "patience",
+_TRAIN_KEYS = ("epochs", "batch_size", "lr", "val_fraction", "test_fraction", "split_seed", "split", "patience",
                "feature_widths", "head_widths")
 
 
@@ -80,6 +80,8 @@ def _train_settings(kw: dict) -> dict:
     settings = {"epochs": 100, "batch_size": 32, "lr": 1e-3, "val_fraction": 0.1, "test_fraction": 0.1,
                 "split_seed": 0, "patience": None}
     settings.update(kw)
+    if settings.get("split") is not None:  # explicit row indices (e.g. predefined folds), JSON-able
+        settings["split"] = {k: [int(i) for i in np.asarray(v).ravel()] for k, v in settings["split"].items()}
     return settings
 
 
@@ -167,7 +169,7 @@ def _baseline_rows(ds: xr.Dataset, methods: Sequence[str], settings: dict, resul
     if not methods:
         return []
     store = ResultStore(results_dir, "baselines")
-    split = {k: settings[k] for k in ("val_fraction", "test_fraction", "split_seed")}
+    split = {k: settings.get(k) for k in ("val_fraction", "test_fraction", "split_seed", "split")}
     key = {"dataset": dataset_fingerprint(ds), "methods": list(methods), **split}
     res = store.get(key)
     if res is None:
@@ -317,8 +319,9 @@ def error_distribution(
     configs = [Config.baseline(), Config(augmentation=augmentation, alpha=alpha, r=r, tau=tau, loss=loss)]
     runs = run_configs(ds, configs, seed_list, experiment="errors", results_dir=results_dir, device=device,
                        progress=progress, keep_predictions=True, **settings)
-    split = split_indices(ds.sizes["sample"], settings["val_fraction"], settings["test_fraction"],
-                          settings["split_seed"])["test"]
+    split = (np.asarray(settings["split"]["test"]) if settings.get("split") is not None else
+             split_indices(ds.sizes["sample"], settings["val_fraction"], settings["test_fraction"],
+                           settings["split_seed"])["test"])
     target = ds["target"].values[split]
     pred = np.array([run["predictions"] for run in runs], dtype=float).reshape(
         len(configs), len(seed_list), len(split), -1)

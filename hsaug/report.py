@@ -98,6 +98,8 @@ def markdown(result: dict) -> str:
     if protocol:
         shown = {k: (len(v) if k == "outputs" else v) for k, v in protocol.items()}
         lines += ["Protocol: " + ", ".join(f"{k}={v}" for k, v in shown.items()), ""]
+    for note in result.get("notes", []):
+        lines += [f"Note: {note}", ""]
     kind = result.get("kind")
     if kind == "comparison":
         lines += _comparison(result, paper)
