@@ -600,6 +600,7 @@ def fit(
     device: Any = "cpu",
     progress: bool = True,
     callback: Any = None,
+    threads: int | None = None,
 ) -> FitResult:
     """Train every (configuration, seed) pair as one batched ensemble; evaluate on the test set.
 
@@ -616,7 +617,10 @@ def fit(
     "cuda", "cuda:N" or "auto" (CUDA when present). ``progress``: a tqdm bar over epochs.
     ``callback(epoch, metrics)`` is called after every epoch with ``metrics`` mapping each
     of ``HISTORY_KEYS`` to that epoch's (M,) values, members in the result's order (e.g.
-    :class:`hsaug.widgets.TrainingMonitor`).
+    :class:`hsaug.widgets.TrainingMonitor`). ``threads``: torch CPU threads while training
+    (restored afterwards; None keeps torch's setting). On a shared or CPU-quota machine
+    (Binder, CI) use 1: with more threads than free cores every parallel op waits for a
+    descheduled thread, and epochs run tens of times slower.
     """
     x_all, y_all, wl, outputs = _load_data(data, target, wavelength)
     cfgs = [_as_config(c) for c in (configs if isinstance(configs, (list, tuple)) else
@@ -633,6 +637,8 @@ def fit(
     lr = float(check_positive(lr, "lr", "the learning rate"))
     if patience is not None:
         patience = _positive_int(patience, "patience", "epochs without improvement before stopping")
+    if threads is not None:
+        threads = _positive_int(threads, "threads", "torch CPU threads")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable as callback(epoch, metrics); got {callback!r}")
     fw = check_widths(feature_widths, "feature_widths")
@@ -647,11 +653,19 @@ def fit(
 
     members = [(c, int(s)) for c in cfgs for s in seed_list]
     t0 = time.perf_counter()
-    trainer = _Trainer(members, x_all, y_all, wl, parts, batch_size=batch_size, lr=lr, fw=fw, hw=hw, device=dev)
-    trainer.train(epochs, patience, progress, callback)
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        trainer = _Trainer(members, x_all, y_all, wl, parts, batch_size=batch_size, lr=lr, fw=fw, hw=hw,
+                           device=dev)
+        trainer.train(epochs, patience, progress, callback)
+    finally:
+        torch.set_num_threads(before)
     settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "val_fraction": val_fraction,
                 "test_fraction": test_fraction, "split_seed": split_seed, "patience": patience,
                 "feature_widths": list(fw), "head_widths": list(hw), "device": str(dev),
+                "threads": threads if threads is not None else before,
                 "n_train": int(n_train), "n_val": int(parts["val"].size), "n_test": int(parts["test"].size),
                 "optimizer": "Adam", "regression_loss": "eq. 10: squared error summed over outputs, batch mean",
                 "target_scaling": "per output to [0, 1] by training min/max"}

@@ -212,6 +212,13 @@ def test_callback_sees_each_epoch_and_results_save(ds, tmp_path):
         fit(ds, callback="print", **QUICK)
 
 
+def test_threads_are_set_for_training_and_restored(ds):
+    res = fit(ds, configs=[Config("flip")], threads=2, **QUICK)
+    assert res.settings["threads"] == 2 and torch.get_num_threads() == 1
+    with pytest.raises(ValueError, match="threads"):
+        fit(ds, threads=0, **QUICK)
+
+
 def test_spectra_target_wavelength_input(ds):
     x, y, wl = ds["spectra"].values, ds["target"].values[:, 0], ds["wavelength"].values
     res = fit(x, y, wl, configs=[Config("flip")], seeds=[0], epochs=1, progress=False)
