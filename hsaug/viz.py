@@ -328,30 +328,37 @@ def loss_figure(
 
 
 def training_figure(history: Mapping[str, Sequence[float]] | None = None, *, epochs: Sequence[float] | None = None,
-                    title: str = "", log_loss: bool = False) -> go.Figure:
-    """Training curves: one line per metric in ``history`` (name -> one value per epoch).
+                    members: Sequence[str] | None = None, title: str = "", log_loss: bool = False) -> go.Figure:
+    """Training curves: one line per metric in ``history`` (name -> one value per epoch,
+    or (M, epochs) for an ensemble: one line per member, labelled by ``members``).
 
     Losses (names containing "loss", "mse" or "contrastive") go to the left panel (log
     scale with ``log_loss``), the others (R², MAE, …) to the right one; one panel when
-    there is only one kind.
+    there is only one kind. NaN epochs (a member stopped early) are gaps.
     """
     history = dict(history or {})
     losses = [k for k in history if any(w in k.lower() for w in ("loss", "mse", "contrastive"))]
     others = [k for k in history if k not in losses]
     two = bool(losses) and bool(others)
     fig = make_subplots(rows=1, cols=2 if two else 1, horizontal_spacing=0.1)
+    dashes = ("solid", "dash", "dot", "dashdot")
     for i, name in enumerate(losses + others):
-        v = np.asarray(history[name], dtype=float).reshape(-1)
-        x = np.arange(1, v.size + 1) if epochs is None else np.asarray(epochs, dtype=float)[: v.size]
+        values = np.asarray(history[name], dtype=float)
+        rows = values.reshape(1, -1) if values.ndim < 2 else values
         col = 2 if two and name in others else 1
-        fig.add_trace(go.Scatter(x=x, y=v, name=name, mode="lines+markers", marker=dict(size=4),
-                                 line=dict(color=PALETTE[i % len(PALETTE)], width=2)), row=1, col=col)
+        for m, v in enumerate(rows):
+            x = np.arange(1, v.size + 1) if epochs is None else np.asarray(epochs, dtype=float)[: v.size]
+            label = name if len(rows) == 1 else f"{name} · {members[m] if members else m}"
+            color = PALETTE[(i if len(rows) == 1 else m) % len(PALETTE)]
+            fig.add_trace(go.Scatter(x=x, y=v, name=label, mode="lines", legendgroup=label,
+                                     line=dict(color=color, width=2, dash="solid" if len(rows) == 1
+                                               else dashes[i % len(dashes)])), row=1, col=col)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="loss" if losses else "value", type="log" if log_loss and losses else "linear",
                      row=1, col=1)
     if two:
         fig.update_yaxes(title_text="metric", row=1, col=2)
-    return _layout(fig, title=title, height=360)
+    return _layout(fig, title=title, height=380)
 
 
 def error_figure(errors: Any, *, output: str | None = None, bins: int = 60) -> go.Figure:
