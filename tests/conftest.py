@@ -28,3 +28,22 @@ def smooth_spectra(n: int, wavelength: np.ndarray | torch.Tensor, seed: int = 0)
 @pytest.fixture
 def spectra(wavelength) -> torch.Tensor:
     return smooth_spectra(64, wavelength)
+
+
+def wavy_spectra(wavelength: np.ndarray, n: int = 12, seed: int = 0) -> np.ndarray:
+    """Smooth positive reflectance-like spectra (n, B) in (0, 1): a sine plus one dip."""
+    rng = np.random.default_rng(seed)
+    wl = np.asarray(wavelength, dtype=float)
+    t = (wl - wl[0]) / (wl[-1] - wl[0])
+    base = 0.3 + 0.2 * np.sin(2 * np.pi * (t[None, :] * rng.uniform(1, 3, (n, 1)) + rng.uniform(0, 1, (n, 1))))
+    dip = 0.15 * np.exp(-0.5 * ((wl[None, :] - rng.uniform(900, 2200, (n, 1))) / 60.0) ** 2)
+    return (base - dip).astype(np.float32)
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test with one torch thread (bitwise comparisons, and fair on a loaded machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -19,12 +19,7 @@ from hsaug.losses import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # -- plain-loop references, written from the formulas (not from the implementation) -------------------

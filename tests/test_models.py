@@ -7,12 +7,7 @@ from torch import nn
 from hsaug.models import ALIGN, MLPEnsemble, Regressor
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_shapes_and_default_architecture():

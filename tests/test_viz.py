@@ -7,21 +7,13 @@ import pytest
 import torch
 
 from hsaug import augment, viz
+from conftest import wavy_spectra
 from hsaug.spectra import sensor_grid
 
 WL = sensor_grid(224)
 
 
-def _spectra(n: int = 12, seed: int = 0) -> np.ndarray:
-    """Smooth positive reflectance-like spectra (n, 224) in (0, 1)."""
-    rng = np.random.default_rng(seed)
-    t = (WL - WL[0]) / (WL[-1] - WL[0])
-    base = 0.3 + 0.2 * np.sin(2 * np.pi * (t[None, :] * rng.uniform(1, 3, (n, 1)) + rng.uniform(0, 1, (n, 1))))
-    dip = 0.15 * np.exp(-0.5 * ((WL[None, :] - rng.uniform(900, 2200, (n, 1))) / 60.0) ** 2)
-    return (base - dip).astype(np.float32)
-
-
-X = _spectra()
+X = wavy_spectra(WL, 12)
 
 
 def test_spectrum_figure_has_original_and_augmented_traces():

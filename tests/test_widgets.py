@@ -9,20 +9,13 @@ import torch
 import xarray as xr
 
 from hsaug import augment, viz, widgets
+from conftest import wavy_spectra
 from hsaug.spectra import sensor_grid, to_dataarray
 
 WL = sensor_grid(224)
 
 
-def _spectra(n: int = 30, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = (WL - WL[0]) / (WL[-1] - WL[0])
-    base = 0.3 + 0.2 * np.sin(2 * np.pi * (t[None, :] * rng.uniform(1, 3, (n, 1)) + rng.uniform(0, 1, (n, 1))))
-    dip = 0.15 * np.exp(-0.5 * ((WL[None, :] - rng.uniform(900, 2200, (n, 1))) / 60.0) ** 2)
-    return (base - dip).astype(np.float32)
-
-
-X = _spectra()
+X = wavy_spectra(WL, 30)
 SPECTRA = to_dataarray(X, WL)
 
 
