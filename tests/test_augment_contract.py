@@ -1,0 +1,97 @@
+"""The contract every registered augmentation keeps (DESIGN.md, issue 2 §6)."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hsaug import augment
+
+from conftest import smooth_spectra
+
+NAMES = augment.names()
+WL = torch.linspace(400.0, 2500.0, 224)
+X = smooth_spectra(16, WL.numpy(), seed=1)
+
+
+def make(name: str):
+    aug = augment.get(name)
+    if hasattr(aug, "fit"):  # nearest neighbour needs its reference set
+        aug.fit(X)
+    return aug
+
+
+def kwargs(aug):
+    return {"index": torch.arange(X.shape[0])} if hasattr(aug, "fit") else {}
+
+
+def test_the_eight_names_in_the_papers_order():
+    assert NAMES == ["shift", "flip", "scattering", "atmospheric", "elastic", "band_erasure",
+                     "band_permutation", "nearest_neighbor"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_identity_at_neutral(name):
+    aug = make(name)
+    out = aug.apply(X, WL, **aug.neutral(), **kwargs(aug))
+    torch.testing.assert_close(out, X, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shape_dtype_seed_and_replay(name):
+    aug = make(name)
+    x64 = X.double()
+    out = aug(x64, WL, torch.Generator().manual_seed(0), **kwargs(aug))
+    assert out.shape == X.shape and out.dtype == torch.float64 and torch.isfinite(out).all()
+    a = aug(X, WL, torch.Generator().manual_seed(5), **kwargs(aug))
+    b = aug(X, WL, torch.Generator().manual_seed(5), **kwargs(aug))
+    assert torch.equal(a, b)
+    assert torch.equal(aug.apply(X, WL, **aug.last_params, **kwargs(aug)), b)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_param_has_a_spec_that_makes_a_slider(name):
+    aug = make(name)
+    assert aug.params, name
+    for p in aug.params:
+        assert p.low <= p.default <= p.high and p.slider_step > 0 and p.display
+        lo, hi = aug.ranges[p.name]
+        assert p.low <= lo <= hi <= p.high
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_out_of_spec_parameter_is_refused_with_its_interval(name):
+    aug = make(name)
+    p = aug.params[0]
+    with pytest.raises(ValueError, match=rf"{p.name} must lie in \["):
+        aug.apply(X, WL, **{p.name: p.high + max(1.0, abs(p.high))}, **kwargs(aug))
+
+
+@st.composite
+def params_within_spec(draw, name):
+    aug = make(name)
+    values = {}
+    for p in aug.params:
+        if p.integer:
+            values[p.name] = float(draw(st.integers(int(np.ceil(p.low)), int(np.floor(p.high)))))
+        else:
+            values[p.name] = draw(st.floats(p.low, p.high, allow_nan=False))
+    return values
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_finite_over_the_whole_parameter_spec(name):
+    aug = make(name)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(params_within_spec(name))
+    def check(values):
+        try:
+            out = aug.apply(X, WL, **values, **kwargs(aug))
+        except ValueError as err:  # a combination the augmentation refuses must say so clearly
+            assert name in str(err) or "must" in str(err)
+            return
+        assert torch.isfinite(out).all(), values
+
+    check()
