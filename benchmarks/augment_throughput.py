@@ -54,7 +54,67 @@ def ref_elastic(x, wl, p, aug):
     return out
 
 
-REFERENCES = {"shift": ref_shift, "flip": ref_flip, "elastic": ref_elastic}
+def ref_scattering(x, wl, p, aug):
+    """Hapke: invert eq. 3 at (mu0, mu) (corrected eq. 4), re-apply at (mu1, mu2), one spectrum at a time."""
+    out = np.empty_like(x)
+    m0, m = aug.mu0, aug.mu
+    for i in range(len(x)):
+        r = np.clip(x[i], 0.0, 1.0)
+        d = (m0 + m) ** 2 * r**2 + (1 + 4 * m0 * m * r) * (1 - r)
+        g = (np.sqrt(d) - (m0 + m) * r) / (1 + 4 * m0 * m * r)
+        w = 1 - g**2
+        out[i] = w / ((1 + 2 * p["mu1"][i] * g) * (1 + 2 * p["mu2"][i] * g)) + (x[i] - r)
+    return out
+
+
+def ref_atmospheric(x, wl, p, aug):
+    """Eq. 5 with the same SPECTRL2 illumination, one spectrum at a time."""
+    ill = aug.illumination.on(wl)
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        out[i] = x[i] * (ill.e_sun * p["mu1"][i] + ill.e_sky) / (ill.e_sun * p["mu2"][i] + ill.e_sky)
+    return out
+
+
+def ref_band_erasure(x, wl, p, aug):
+    """One contiguous run of round(fraction * B) bands set to zero (the authors' default), per spectrum."""
+    out = x.copy()
+    b = x.shape[1]
+    for i in range(len(x)):
+        n = int(np.round(p["fraction"][i] * b))
+        start = min(int(p["position"][i] * (b - n + 1)), b - n)
+        out[i, start:start + n] = 0.0
+    return out
+
+
+def ref_band_permutation(x, wl, p, aug):
+    """The authors' per-spectrum block shuffle (a different random permutation: timing only)."""
+    out = np.empty_like(x)
+    rng = np.random.default_rng(0)
+    for i in range(len(x)):
+        block = int(p["block"][i])
+        n = x.shape[1] // block
+        order = rng.permutation(n)
+        out[i, : n * block] = x[i, : n * block].reshape(n, block)[order].ravel()
+        out[i, n * block:] = x[i, n * block:]
+    return out
+
+
+def ref_nearest_neighbor(x, wl, p, aug):
+    """Mean of each spectrum and its k - 1 precomputed nearest reference spectra, one at a time."""
+    ref = aug.reference.numpy().astype(np.float64)
+    nbrs = aug.neighbors.numpy()
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        k = int(p["k"][i])
+        out[i] = (x[i] + ref[nbrs[i, 1:k]].sum(0)) / k
+    return out
+
+
+REFERENCES = {"shift": ref_shift, "flip": ref_flip, "scattering": ref_scattering, "atmospheric": ref_atmospheric,
+              "elastic": ref_elastic, "band_erasure": ref_band_erasure, "band_permutation": ref_band_permutation,
+              "nearest_neighbor": ref_nearest_neighbor}
+TIMING_ONLY = {"band_permutation"}
 
 
 def make_spectra(n: int, wl: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -80,14 +140,6 @@ def prepare(name: str, x: torch.Tensor):
     return aug
 
 
-def _available(name: str) -> bool:
-    try:
-        augment.get_class(name)
-        return True
-    except ImportError:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=4096)
@@ -102,17 +154,14 @@ def main() -> None:
     header = f"{'augmentation':<18}{'hsaug [M/s]':>12}{'reference [k/s]':>17}{'ratio':>9}  target (>=10x, >=0.5 M/s)"
     print(header)
     print("-" * len(header))
-    for name in [n for n in augment.names() if _available(n)]:
+    for name in augment.names():
         aug = prepare(name, x)
         g = torch.Generator().manual_seed(0)
         index = torch.arange(args.n)
         kwargs = {"index": index} if hasattr(aug, "fit") else {}
         t = timed(lambda: aug(x, wl, g, **kwargs), args.repeats)
         rate = args.n / t
-        ref = REFERENCES.get(name)
-        if ref is None:
-            print(f"{name:<18}{rate / 1e6:>12.2f}{'(none)':>17}")
-            continue
+        ref = REFERENCES[name]
         sub = x[: args.ref_n].numpy().astype(np.float64)
         aug(x[: args.ref_n], wl, g, **({"index": index[: args.ref_n]} if kwargs else {}))
         params = {k: v.numpy().astype(np.float64) for k, v in aug.last_params.items()}
@@ -121,8 +170,9 @@ def main() -> None:
         expected = aug.apply(x[: args.ref_n], wl, **aug.last_params, **({"index": index[: args.ref_n]} if kwargs else {}))
         err = float(np.abs(ref(sub, wl_np, params, aug) - expected.numpy()).max())
         ok = rate / ref_rate >= 10 and rate >= 0.5e6
+        check = "timing only" if name in TIMING_ONLY else f"max |hsaug - reference| = {err:.1e}"
         print(f"{name:<18}{rate / 1e6:>12.2f}{ref_rate / 1e3:>17.1f}{rate / ref_rate:>8.0f}x  "
-              f"{'PASS' if ok else 'FAIL'}   (max |hsaug - reference| = {err:.1e})")
+              f"{'PASS' if ok else 'FAIL'}   ({check})")
 
 
 if __name__ == "__main__":

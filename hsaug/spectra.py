@@ -37,6 +37,10 @@ __all__ = [
 
 UNITS = "nm"
 
+# A wavelength tensor that passed check_wavelength carries its version counter of that
+# moment under this attribute: a hot loop passing the same, unmodified tensor is not re-checked.
+_CHECKED = "_hsaug_checked_version"
+
 
 def _describe(value: Any) -> str:
     """A short description of a received value for error messages."""
@@ -74,6 +78,14 @@ def check_wavelength(
     strictly increasing; ``n_bands``, when given, is the number of bands it must have.
     """
     if isinstance(wavelength, torch.Tensor):
+        if wavelength.ndim == 1 and getattr(wavelength, _CHECKED, None) == wavelength._version:
+            # this very tensor passed every check and was not modified since: only the count
+            if n_bands is not None and wavelength.numel() != n_bands:
+                raise ValueError(
+                    f"{name} has {wavelength.numel()} values but the spectra have {n_bands} bands; "
+                    "they must match"
+                )
+            return wavelength.detach().to(device=device, dtype=torch.float32)
         wl = wavelength.detach()
     else:
         wl = torch.as_tensor(np.array(_to_numpy(wavelength, name)))  # copy: may be read-only
@@ -92,6 +104,8 @@ def check_wavelength(
             f"{name} must be strictly increasing (nm); got {float(wl[bad]):g} followed by "
             f"{float(wl[bad + 1]):g} at band {bad}"
         )
+    if isinstance(wavelength, torch.Tensor):
+        setattr(wavelength, _CHECKED, wavelength._version)
     if n_bands is not None and wl.numel() != n_bands:
         raise ValueError(
             f"{name} has {wl.numel()} values but the spectra have {n_bands} bands; "
@@ -128,6 +142,9 @@ def as_spectra(x: Any, *, name: str = "x", dtype: torch.dtype | None = None) -> 
         t = t.float()
     if dtype is not None:
         t = t.to(dtype)
+    # one reduction: NaN and inf propagate through the sum (an overflow only costs the full check)
+    if bool(torch.isfinite(t.sum())):
+        return t
     finite = torch.isfinite(t)
     if not finite.all():
         rows = (~finite).any(dim=1).nonzero().flatten()

@@ -90,3 +90,23 @@ def test_resample_gaussian_band_matches_band_centre_for_linear_spectrum():
     out = sp.resample(line, src, dst)
     # symmetric response: a linear spectrum is read at the band centre (away from edges)
     np.testing.assert_allclose(out[0, 5:-5], dst[5:-5] / 1000.0, atol=1e-6)
+
+
+def test_checked_wavelength_tensor_is_rechecked_after_modification():
+    wl = torch.linspace(400, 2500, 10)
+    sp.check_wavelength(wl, 10)
+    sp.check_wavelength(wl, 10)  # cached: fine
+    with pytest.raises(ValueError, match="9 bands"):
+        sp.check_wavelength(wl, 9)
+    wl[3] = 100.0  # in-place change bumps the version: checked again
+    with pytest.raises(ValueError, match="strictly increasing"):
+        sp.check_wavelength(wl, 10)
+
+
+def test_finite_fast_path_still_names_the_row():
+    x = torch.ones(4, 3)
+    x[2, 0] = float("-inf")
+    with pytest.raises(ValueError, match="first at row 2"):
+        sp.as_spectra(x)
+    big = torch.full((2, 3), 3e38)  # the sum overflows, the values are finite
+    assert sp.as_spectra(big) is big

@@ -190,10 +190,10 @@ class Augmentation:
             raise ValueError(
                 f"{self.name}: unknown parameter(s) {sorted(unknown)}; accepted: {sorted(specs)}"
             )
-        out: Params = {}
+        values = []
         for name, p in specs.items():
             value = params.get(name, p.default)
-            t = torch.as_tensor(value, dtype=torch.float32).detach()
+            t = torch.as_tensor(value, dtype=torch.float32).detach().cpu()
             if t.ndim == 0:
                 t = t.expand(n)
             elif t.shape != (n,):
@@ -201,16 +201,30 @@ class Augmentation:
                     f"{self.name}: parameter {name} must be a scalar or have shape ({n},), "
                     f"one value per spectrum; got {_describe(value)}"
                 )
-            lo_ok = t >= p.low - 1e-6 * max(1.0, abs(p.low))
-            hi_ok = t <= p.high + 1e-6 * max(1.0, abs(p.high))
-            if not (torch.isfinite(t) & lo_ok & hi_ok).all():
-                bad = t[~(torch.isfinite(t) & lo_ok & hi_ok)][0].item()
-                raise ValueError(
-                    f"{self.name}: parameter {name} must lie in [{p.low:g}, {p.high:g}] {p.unit}".rstrip()
-                    + f"; got {bad:g}"
-                )
-            out[name] = t.to(device)
-        return out
+            values.append(t)
+        # every bound in one comparison (NaN fails both sides, so it is refused too)
+        stacked = torch.stack(values)  # (P, n)
+        low, high = self._bounds()
+        ok = (stacked >= low) & (stacked <= high)
+        if not bool(ok.all()):
+            row = int((~ok).any(dim=1).nonzero()[0])
+            p = self.params[row]
+            bad = stacked[row][~ok[row]][0].item()
+            raise ValueError(
+                f"{self.name}: parameter {p.name} must lie in [{p.low:g}, {p.high:g}] {p.unit}".rstrip()
+                + f"; got {bad:g}"
+            )
+        return dict(zip(specs, stacked.to(device).unbind(0)))
+
+    def _bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(P, 1) lower and upper bounds of the specs, with a relative tolerance of 1e-6."""
+        names = tuple(p.name for p in self.params)
+        cached = getattr(self, "_bounds_cache", None)
+        if cached is None or cached[0] != names:
+            low = torch.tensor([[p.low - 1e-6 * max(1.0, abs(p.low))] for p in self.params])
+            high = torch.tensor([[p.high + 1e-6 * max(1.0, abs(p.high))] for p in self.params])
+            cached = self._bounds_cache = (names, low, high)
+        return cached[1], cached[2]
 
     # -- transform -----------------------------------------------------------------
     def apply(
