@@ -31,7 +31,7 @@ import xarray as xr
 
 from . import augment
 from .spectra import check_dataset
-from .store import ResultStore, _jsonable
+from .store import ResultStore, _jsonable, run_key
 from .training import Config, fit, fit_baselines, split_indices
 
 __all__ = [
@@ -120,12 +120,16 @@ def run_configs(
         return {"dataset": fingerprint, "config": cfg.to_dict(), "seed": seed, "train": settings,
                 "predictions": keep_predictions}
 
-    todo = [(c, s) for c in configs for s in seed_list if store.get(key(c, s)) is None]
-    done: dict[str, dict] = {}
+    # every run by its key: stored ones read once, the rest trained below
+    runs: dict[str, dict | None] = {}
+    for c in configs:
+        for s in seed_list:
+            runs[run_key(key(c, s))] = store.get(key(c, s))
+    todo = [(c, s) for c in configs for s in seed_list if runs[run_key(key(c, s))] is None]
     # group missing members by configuration, then cut into ensembles of <= members_per_fit
     chunk = members_per_fit or max(1, len(todo))
-    batches: list[list[tuple[Config, int]]] = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
-    for batch in batches:
+    for start in range(0, len(todo), chunk):
+        batch = todo[start:start + chunk]
         # fit() trains a configs x seeds product: split the batch into such products
         groups: dict[tuple[int, ...], list[Config]] = {}
         for cfg in dict.fromkeys(c for c, _ in batch):
@@ -137,18 +141,13 @@ def run_configs(
             for m in range(result.n_members):
                 run = result.member_dict(m, predictions=keep_predictions)
                 run["seconds_per_member"] = result.seconds / result.n_members
-                store.put(key(result.configs[m], int(result.seeds[m])), run)
-                done[json.dumps(_jsonable(key(result.configs[m], int(result.seeds[m]))), sort_keys=True)] = run
+                k = key(result.configs[m], int(result.seeds[m]))
+                store.put(k, run)
+                runs[run_key(k)] = run
                 finished.append(run)
         if on_fit is not None:
             on_fit(finished)
-    runs = []
-    for c in configs:
-        for s in seed_list:
-            k = key(c, s)
-            run = store.get(k) if store.root is not None else None
-            runs.append(run if run is not None else done[json.dumps(_jsonable(k), sort_keys=True)])
-    return runs
+    return [runs[run_key(key(c, s))] for c in configs for s in seed_list]
 
 
 def _summarise(name: str, runs: list[dict], **extra: Any) -> dict:
@@ -276,7 +275,8 @@ def greedy_combination(
     if not 1 <= max_size <= len(candidates):
         raise ValueError(f"max_size must be in [1, {len(candidates)}]; got {max_size!r}")
     chosen = [start]
-    first = compare_augmentations(ds, [start], baselines=(), **common)["rows"][1]
+    known = {row["name"]: row for row in (comparison or {"rows": []})["rows"]}
+    first = known.get(start) or compare_augmentations(ds, [start], baselines=(), **common)["rows"][1]
     rows = [{"augmentations": list(chosen), "r2_mean": first["r2_mean"], "r2_std": first["r2_std"],
              "delta_r2": None}]
     steps = []
