@@ -85,7 +85,9 @@ def check_wavelength(
                     f"{name} has {wavelength.numel()} values but the spectra have {n_bands} bands; "
                     "they must match"
                 )
-            return wavelength.detach().to(device=device, dtype=torch.float32)
+            out = wavelength.detach().to(device=device, dtype=torch.float32)
+            setattr(out, _CHECKED, out._version)
+            return out
         wl = wavelength.detach()
     else:
         wl = torch.as_tensor(np.array(_to_numpy(wavelength, name)))  # copy: may be read-only
@@ -111,7 +113,9 @@ def check_wavelength(
             f"{name} has {wl.numel()} values but the spectra have {n_bands} bands; "
             "they must match"
         )
-    return wl.to(device=device, dtype=torch.float32)
+    out = wl.to(device=device, dtype=torch.float32)
+    setattr(out, _CHECKED, out._version)  # what we hand on is checked too
+    return out
 
 
 def as_spectra(x: Any, *, name: str = "x", dtype: torch.dtype | None = None) -> torch.Tensor:

@@ -1,7 +1,5 @@
 """Hapke scattering (eqs. 3-4) and atmospheric illumination (eq. 5) augmentations."""
 
-import math
-
 import numpy as np
 import pytest
 import torch

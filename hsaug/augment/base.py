@@ -269,13 +269,12 @@ class Augmentation:
         validate: bool = True,
     ) -> torch.Tensor:
         """Draw parameters for each spectrum (kept in ``last_params``) and apply them."""
-        n = x.shape[0] if hasattr(x, "shape") and len(x.shape) == 2 else None
-        if n is None:
-            x = as_spectra(x)  # raises the informative error
-            n = x.shape[0]
-        params = self.sample(n, generator, wavelength if validate else None)
+        if validate:  # once here; the draw and the transform reuse the checked tensors
+            x = as_spectra(x)
+            wavelength = check_wavelength(wavelength, x.shape[1], device=x.device)
+        params = self.sample(x.shape[0], generator, wavelength if validate else None)
         self.last_params = params
-        return self.apply(x, wavelength, index=index, validate=validate, **params)
+        return self.apply(x, wavelength, index=index, validate=False, **params)
 
     def _apply(
         self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: torch.Tensor | None

@@ -8,7 +8,6 @@ interpolation on the data's own grid.
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 
