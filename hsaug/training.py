@@ -74,6 +74,14 @@ __all__ = [
 ]
 
 AUG_CHUNK = 16  # batches augmented per call (fewer, larger augmentation calls)
+# Adam's first moment of a weight whose gradient stays zero (a dead ReLU unit) decays by 0.9 a
+# step and passes through the subnormal floats (< 1.2e-38) after ~800 steps; CPU arithmetic on
+# them is many times slower (epochs took twice as long from the fourth on, and flushing
+# subnormals per thread does not reach torch's worker threads). Every SUBNORMAL_EVERY steps,
+# moments below SUBNORMAL_FLOOR are set to zero: over that many steps a larger one cannot
+# decay below 1.2e-38, and the update it would have made (lr * 1e-30 / eps) is below float32
+# resolution of any weight.
+SUBNORMAL_EVERY, SUBNORMAL_FLOOR = 64, 1e-30
 HISTORY_KEYS = ("loss", "mse", "contrastive", "val_mse", "val_r2", "val_mae")
 METRICS = ("r2", "mae", "mae_summed")
 
@@ -722,6 +730,7 @@ class _Trainer:
                                                     head_widths=hw, init=[g[0] for g in gens[sl]], device=device)))
         self.params = [(p, sl) for sl, model in self.groups for p in model.parameters()]
         self.opt = _make_optimizer([p for p, _ in self.params], lr, device)
+        self.steps = 0
 
         self.alpha, self.r, self.tau = (torch.tensor([getattr(c, a) for c, _ in mem], dtype=torch.float32,
                                                      device=device) for a in ("alpha", "r", "tau"))
@@ -792,7 +801,16 @@ class _Trainer:
         self.opt.zero_grad(set_to_none=True)
         total.sum().backward()
         self.opt.step()
+        self.steps += 1
+        if self.steps % SUBNORMAL_EVERY == 0:
+            self._zero_tiny_moments()
         return total.detach(), mse.detach(), contrastive.detach()
+
+    @torch.no_grad()
+    def _zero_tiny_moments(self) -> None:
+        for state in self.opt.state.values():
+            m = state["exp_avg"]
+            m.masked_fill_(m.abs() < SUBNORMAL_FLOOR, 0.0)
 
     @torch.no_grad()
     def predict_scaled(self, x: torch.Tensor) -> torch.Tensor:

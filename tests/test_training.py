@@ -297,3 +297,26 @@ def test_dataset_and_arrays_together_is_an_error(ds):
         fit(ds, ds["target"].values, **QUICK)
     with pytest.raises(ValueError, match="wavelength"):
         fit(ds["spectra"].values, ds["target"].values, **QUICK)
+
+
+def test_adam_moments_never_turn_subnormal(ds, monkeypatch):
+    """Dead ReLU units' first moments decay by 0.9 a step into subnormal floats (slow on CPU
+    worker threads) unless training zeroes them first; the numbers must not change."""
+    import hsaug.training as training
+
+    optimizers = []
+    make = training._make_optimizer
+    monkeypatch.setattr(training, "_make_optimizer", lambda *a: optimizers.append(make(*a)) or optimizers[-1])
+    # 120 training spectra in batches of 8: 15 steps an epoch, ~900 steps in all
+    res = fit(ds, configs=[Config.baseline(), Config("flip")], seeds=[0, 1], epochs=60, batch_size=8,
+              progress=False)
+    moments = [st["exp_avg"] for st in optimizers[-1].state.values()]
+    zeros = sum(int((m == 0).sum()) for m in moments)
+    subnormal = sum(int(((m != 0) & (m.abs() < torch.finfo(torch.float32).tiny)).sum()) for m in moments)
+    assert zeros > 0 and subnormal == 0  # units did die, and their moments went to zero, not below 1e-38
+    monkeypatch.setattr(training, "SUBNORMAL_EVERY", 10**9)  # the same training, never zeroing
+    plain = fit(ds, configs=[Config.baseline(), Config("flip")], seeds=[0, 1], epochs=60, batch_size=8,
+                progress=False)
+    np.testing.assert_array_equal(res.predict(ds["spectra"]), plain.predict(ds["spectra"]))
+    moments = [st["exp_avg"] for st in optimizers[-1].state.values()]
+    assert sum(int(((m != 0) & (m.abs() < torch.finfo(torch.float32).tiny)).sum()) for m in moments) > 0
