@@ -173,7 +173,7 @@ def _baseline_rows(ds: xr.Dataset, methods: Sequence[str], settings: dict, resul
     res = store.get(key)
     if res is None:
         res = fit_baselines(ds, methods=methods, **split)
-        res = {m: {k: v for k, v in r.items() if k != "predictions"} for m, r in res.items()}
+        res = {m: {k: v for k, v in r.items() if k not in ("predictions", "estimator")} for m, r in res.items()}
         store.put(key, res)
     return [{"name": m, "r2_mean": r["test_r2"], "r2_std": None, "mae_mean": r["test_mae"], "mae_std": None,
              "mae_summed_mean": r["test_mae_summed"], "n_runs": 1, "params": r["params"]}

@@ -155,9 +155,12 @@ class Config:
 
     ``augmentation``: None, a registered name, ``"a+b"``, a list of names (one per batch,
     at random) or an :class:`hsaug.augment.Augmentation` instance. ``alpha`` ≥ 0: 0 trains
-    on MSE alone (no augmentation drawn). ``r`` > 0 is a fraction of each output's
-    training range (see the module docstring). ``name`` labels tables (default derived).
-    Defaults follow the authors: α = 0.001, r = 0.03, τ = 1, the ball loss (eq. 8).
+    on MSE alone (no augmentation drawn, unless ``mse_on_views``). ``r`` > 0 is a fraction
+    of each output's training range (see the module docstring). ``mse_on_views``: the MSE
+    is also taken on the augmented views (labels kept; the regression loss is the mean of
+    the two) — with α = 0, plain label-preserving data augmentation without the
+    contrastive term. ``name`` labels tables (default derived). Defaults follow the
+    authors: α = 0.001, r = 0.03, τ = 1, the ball loss (eq. 8), MSE on the batch only.
     """
 
     augmentation: Any = "shift"
@@ -166,6 +169,7 @@ class Config:
     tau: float = 1.0
     loss: str = "ball"
     name: str | None = None
+    mse_on_views: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -183,6 +187,11 @@ class Config:
             spec = tuple(spec)
             object.__setattr__(self, "augmentation", spec)
         augment.build(spec)  # raises ValueError for unknown names
+        if not isinstance(self.mse_on_views, (bool, np.bool_)):
+            raise ValueError(f"mse_on_views must be True or False; got {self.mse_on_views!r}")
+        object.__setattr__(self, "mse_on_views", bool(self.mse_on_views))
+        if self.mse_on_views and spec is None:
+            raise ValueError("mse_on_views needs an augmentation to make the views; got augmentation=None")
 
     @classmethod
     def baseline(cls, name: str = "baseline") -> Config:
@@ -194,17 +203,29 @@ class Config:
         return self.alpha > 0
 
     @property
+    def uses_views(self) -> bool:
+        """Whether training draws augmented views (for the contrastive term or the MSE)."""
+        return self.contrastive or self.mse_on_views
+
+    @property
     def label(self) -> str:
         if self.name is not None:
             return self.name
-        if not self.contrastive:
+        if not self.uses_views:
             return "baseline"
-        return _aug_label(self.augmentation) or "contrastive (no augmentation)"
+        aug = _aug_label(self.augmentation)
+        if not self.contrastive:
+            return f"{aug} (MSE only)"
+        label = aug or "contrastive (no augmentation)"
+        return f"{label} + MSE on views" if self.mse_on_views else label
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able description (the augmentation as its name or repr)."""
-        return {"name": self.label, "augmentation": _aug_label(self.augmentation), "alpha": self.alpha,
-                "r": self.r, "tau": self.tau, "loss": self.loss}
+        out = {"name": self.label, "augmentation": _aug_label(self.augmentation), "alpha": self.alpha,
+               "r": self.r, "tau": self.tau, "loss": self.loss}
+        if self.mse_on_views:  # only when set, so results stored before this field keep their keys
+            out["mse_on_views"] = True
+        return out
 
     def build(self) -> Any:
         """A fresh augmentation object (None for none)."""
@@ -701,12 +722,16 @@ class _Trainer:
         for c, _ in members:
             aug_keys.setdefault(c._aug_key, len(aug_keys))
         loss_order = {n: i for i, n in enumerate(loss_names())}
+        # members drawing views first ([0, mc)), contrastive ones first among them ([0, n_con))
         self.order = sorted(range(len(members)), key=lambda m: (
-            not members[m][0].contrastive, loss_order[members[m][0].loss], aug_keys[members[m][0]._aug_key]))
+            not members[m][0].uses_views, not members[m][0].contrastive, loss_order[members[m][0].loss],
+            aug_keys[members[m][0]._aug_key]))
         mem = [members[m] for m in self.order]
         self.members = mem
         self.m = len(mem)
-        self.mc = sum(c.contrastive for c, _ in mem)
+        self.mc = sum(c.uses_views for c, _ in mem)
+        self.n_con = sum(c.contrastive for c, _ in mem)
+        self.views_mse = torch.tensor([c.mse_on_views for c, _ in mem[:self.mc]], device=device)
 
         self.split = parts
         tr, va, te = (torch.as_tensor(parts[k]) for k in ("train", "val", "test"))
@@ -734,11 +759,11 @@ class _Trainer:
 
         self.alpha, self.r, self.tau = (torch.tensor([getattr(c, a) for c, _ in mem], dtype=torch.float32,
                                                      device=device) for a in ("alpha", "r", "tau"))
-        con = mem[:self.mc]
-        self.loss_runs = _runs([c.loss for c, _ in con])
+        self.loss_runs = _runs([c.loss for c, _ in mem[:self.n_con]])
         # one augmentation object per distinct spec, fitted on the training spectra when it needs it
         built: dict[Any, Any] = {}
-        for c, _ in con:
+        views = mem[:self.mc]
+        for c, _ in views:
             if c._aug_key not in built:
                 built[c._aug_key] = aug = c.build()
                 _fit_reference(aug, self.x_train)
@@ -749,7 +774,7 @@ class _Trainer:
                     except ValueError as err:
                         raise ValueError(f"augmentation {c.label!r} cannot be applied to the training "
                                          f"spectra: {err}") from None
-        self.aug_runs = [(sl, built[key]) for sl, key in _runs([c._aug_key for c, _ in con])]
+        self.aug_runs = [(sl, built[key]) for sl, key in _runs([c._aug_key for c, _ in views])]
 
         self.history = {k: [] for k in HISTORY_KEYS}
         self.best_val = torch.full((self.m,), math.inf)
@@ -758,8 +783,8 @@ class _Trainer:
         self.best_state: list[torch.Tensor] | None = None
 
     def augment_chunk(self, rows: torch.Tensor, sizes: list[int]) -> torch.Tensor:
-        """Augmented views (Mc, R, B) of the training rows ``rows`` (Mc, R) of the contrastive
-        members, R = sum of the batch ``sizes``: one augmentation call per group for several
+        """Augmented views (Mc, R, B) of the training rows ``rows`` (Mc, R) of the members
+        drawing views, R = sum of the batch ``sizes``: one augmentation call per group for several
         batches, each batch of each member drawing from that member's generator."""
         b = self.x_train.shape[1]
         xa = self.x_train.index_select(0, rows.reshape(-1)).view(*rows.shape, b)
@@ -775,24 +800,27 @@ class _Trainer:
     # one optimisation step for all members; returns per-member (loss, mse, contrastive)
     def step(self, idx: torch.Tensor, xa: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``idx`` (M, n) training rows of each member's batch, ``xa`` (Mc, n, B) their augmented views."""
-        mc, m = self.mc, self.m
+        mc, m, n_con = self.mc, self.m, self.n_con
         flat = idx.reshape(-1)
         xb = self.x_train.index_select(0, flat).view(*idx.shape, -1)  # (M, n, B)
         yb = self.y_train.index_select(0, flat).view(*idx.shape, -1)  # (M, n, s)
         n = idx.shape[1]
-        preds, feats = [], None
+        mses, feats = [], None
         if mc:
             f, p = self.groups[0][1](torch.cat([xb[:mc], xa], dim=1))
-            preds.append(p[:, :n])
+            mse = (p[:, :n] - yb[:mc]).square().sum(dim=-1).mean(dim=-1)  # eq. (10), (Mc,)
+            if bool(self.views_mse.any()):  # mean of the batch's and the views' MSE for those members
+                on_views = (p[:, n:] - yb[:mc]).square().sum(dim=-1).mean(dim=-1)
+                mse = torch.where(self.views_mse, 0.5 * (mse + on_views), mse)
+            mses.append(mse)
             feats = f
         if mc < m:
-            preds.append(self.groups[-1][1](xb[mc:])[1])
-        pred = preds[0] if len(preds) == 1 else torch.cat(preds)
-        mse = (pred - yb).square().sum(dim=-1).mean(dim=-1)  # eq. (10), (M,)
-        if mc:
+            mses.append((self.groups[-1][1](xb[mc:])[1] - yb[mc:]).square().sum(dim=-1).mean(dim=-1))
+        mse = mses[0] if len(mses) == 1 else torch.cat(mses)
+        if n_con:
             con = [LOSSES[name](feats[sl], yb[sl], self.r[sl], self.tau[sl]) for sl, name in self.loss_runs]
-            if mc < m:
-                con.append(torch.zeros(m - mc, device=self.device))
+            if n_con < m:
+                con.append(torch.zeros(m - n_con, device=self.device))
             contrastive = con[0] if len(con) == 1 else torch.cat(con)
             total = mse + self.alpha * contrastive
         else:
@@ -936,7 +964,8 @@ def fit_baselines(
     (``scale=True``): ``n_components`` from ``PLS_COMPONENTS`` (≤ bands, < training rows).
     Each is chosen by validation R² (by training R² when there is no validation set),
     fitted on the training rows only. Returns ``{method: {"params", "test_r2", "test_mae",
-    "test_mae_summed", "val_r2", …, "predictions" (N_test, s)}}``, metrics as in :func:`fit`.
+    "test_mae_summed", "val_r2", …, "predictions" (N_test, s), "estimator"}}``, metrics as in
+    :func:`fit`; ``estimator`` is the fitted scikit-learn model (``.predict(x)``, x (N, B) float64).
     """
     from sklearn.cross_decomposition import PLSRegression
     from sklearn.linear_model import Ridge
@@ -967,7 +996,7 @@ def fit_baselines(
             if best is None or score > best[0]:
                 best = (score, params, est)
         _, params, est = best
-        res: dict[str, Any] = {"method": method, "params": params}
+        res: dict[str, Any] = {"method": method, "params": params, "estimator": est}
         for part, rows in (("test", te), ("val", va)):
             if rows.size:
                 pred = est.predict(xn[rows]).reshape(rows.size, -1)

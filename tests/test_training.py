@@ -137,11 +137,13 @@ def test_member_trained_in_an_ensemble_equals_it_trained_alone(ds):
         Config("flip+elastic", loss="supcon", tau=0.5),
         Config("nearest_neighbor", loss="bce", r=0.1),
         Config("elastic", loss="rnc", alpha=0.01),
+        Config("shift", alpha=0.0, mse_on_views=True),
+        Config("flip", mse_on_views=True),
     ]
     seeds = [0, 1]
     big = fit(ds, configs=configs, seeds=seeds, **QUICK)
-    assert big.n_members == 10
-    for c, s in [(0, 1), (1, 1), (2, 0), (3, 0), (4, 1)]:
+    assert big.n_members == 14
+    for c, s in [(0, 1), (1, 1), (2, 0), (3, 0), (4, 1), (5, 0), (6, 1)]:
         alone = fit(ds, configs=[configs[c]], seeds=[s], **QUICK)
         m = 2 * c + seeds.index(s)
         assert big.configs[m] == configs[c] and big.seeds[m] == s
@@ -151,6 +153,18 @@ def test_member_trained_in_an_ensemble_equals_it_trained_alone(ds):
             assert np.array_equal(alone.history[k][0], big.history[k][m])
         for a, b in zip(alone.model.parameters(), big.model.parameters()):
             assert torch.equal(a[0], b[m])
+
+
+def test_mse_on_views_is_plain_augmentation_without_the_contrastive_term(ds):
+    plain = Config("shift", alpha=0.0, mse_on_views=True)
+    assert plain.label == "shift (MSE only)" and not plain.contrastive and plain.uses_views
+    assert plain.to_dict()["mse_on_views"] is True and "mse_on_views" not in Config("shift").to_dict()
+    assert Config("shift", mse_on_views=True).label == "shift + MSE on views"
+    res = fit(ds, configs=[Config.baseline(), plain, Config("shift", alpha=0.0)], seeds=[0], **QUICK)
+    # alpha = 0 without views is the baseline exactly; with views the MSE sees shifted spectra
+    assert np.array_equal(res.predictions[0], res.predictions[2])
+    assert not np.allclose(res.predictions[0], res.predictions[1])
+    assert (res.history["contrastive"][1] == 0).all() and (res.history["mse"][1] > 0).all()
 
 
 def test_early_stopping_keeps_the_best_epoch(ds):
@@ -230,6 +244,7 @@ def test_linear_baselines(ds):
         assert res["test_r2"] > 0.9  # nearly linear data
         assert res["predictions"].shape == (15, 3)
         assert res["test_mae_summed"] == pytest.approx(3 * res["test_mae"])
+        assert res["estimator"].predict(ds["spectra"].values.astype(float)).reshape(150, 3).shape == (150, 3)
     assert "alpha" in out["ridge"]["params"] and "n_components" in out["pls"]["params"]
     with pytest.raises(ValueError, match="methods"):
         fit_baselines(ds, methods=["lasso"])
@@ -261,6 +276,8 @@ def test_augmentation_that_cannot_run_on_the_data_fails_before_training(ds):
         ({"configs": [{"augmentation": "sharpen"}]}, "unknown augmentation"),
         ({"configs": [{"augmentation": "shift", "loss": "triplet"}]}, "loss must be one of"),
         ({"configs": [{"augmentation": "shift", "beta": 1}]}, "unknown keys"),
+        ({"configs": [{"augmentation": None, "alpha": 0, "mse_on_views": True}]}, "mse_on_views needs"),
+        ({"configs": [{"augmentation": "shift", "mse_on_views": "yes"}]}, "mse_on_views must be"),
         ({"batch_size": 121}, "batch_size must be at most"),
         ({"batch_size": 0}, "batch_size"),
         ({"epochs": 0}, "epochs"),
