@@ -1,5 +1,7 @@
 """The paper's experiments: augmentation comparison (Tables 1–2), greedy combination
-(Tables 3–4), error distributions (Fig. 3), and an α × r sweep for when the gains do not show.
+(Tables 3–4), error distributions (Fig. 3), an α × r sweep for when the gains do not show,
+and a robustness protocol: train on clean spectra, test under swept nuisances
+(:mod:`hsaug.nuisances`) and training-set sizes.
 
 Every experiment is a set of *runs*, one per (configuration, seed). Runs are trained as
 batched ensembles (:func:`hsaug.training.fit`), ``members_per_fit`` at a time, and each
@@ -29,10 +31,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+import torch
+
 from . import augment
+from .nuisances import get as get_nuisance
+from .nuisances import missing_requirement, perturb
+from .nuisances import names as nuisance_names
 from .spectra import check_dataset
 from .store import ResultStore, _jsonable, run_key
-from .training import Config, fit, fit_baselines, split_indices
+from .training import Config, fit, fit_baselines, mae, r2_score, split_indices
 
 __all__ = [
     "PAPER_AUGMENTATIONS",
@@ -40,6 +47,10 @@ __all__ = [
     "greedy_combination",
     "error_distribution",
     "sweep",
+    "robustness",
+    "robustness_methods",
+    "robustness_splits",
+    "robustness_summary",
     "run_configs",
     "dataset_fingerprint",
     "write_json",
@@ -97,6 +108,8 @@ def run_configs(
     progress: bool = True,
     keep_predictions: bool = False,
     on_fit: Callable[[list[dict]], None] | None = None,
+    evaluate: Callable[[Any], list[dict]] | None = None,
+    key_extra: dict | None = None,
     **train: Any,
 ) -> list[dict]:
     """Train every (configuration, seed) not yet in ``results_dir``; return all runs.
@@ -106,6 +119,10 @@ def run_configs(
     ``[(c, s) for c in configs for s in seeds]``. Missing runs are trained as batched
     ensembles of at most ``members_per_fit`` members (default: all at once). ``on_fit``
     is called with the runs of each finished ensemble, after they are stored.
+    ``evaluate(result)``: extra fields for each member of a finished
+    :class:`hsaug.training.FitResult` (a list of dicts, members in its order), stored
+    with the runs; describe what it computes in ``key_extra`` (added to every run's key),
+    so that changing it recomputes rather than reuses.
     ``train``: the keyword arguments of :func:`hsaug.training.fit` (epochs, batch_size, …).
     """
     ds = check_dataset(dataset)
@@ -118,7 +135,7 @@ def run_configs(
 
     def key(cfg: Config, seed: int) -> dict:
         return {"dataset": fingerprint, "config": cfg.to_dict(), "seed": seed, "train": settings,
-                "predictions": keep_predictions}
+                "predictions": keep_predictions, **({"extra": key_extra} if key_extra else {})}
 
     # every run by its key: stored ones read once, the rest trained below
     runs: dict[str, dict | None] = {}
@@ -138,8 +155,10 @@ def run_configs(
         for group_seeds, group_cfgs in groups.items():
             result = fit(ds, configs=group_cfgs, seeds=list(group_seeds), device=device, progress=progress,
                          **settings)
+            extra = evaluate(result) if evaluate is not None else [{}] * result.n_members
             for m in range(result.n_members):
                 run = result.member_dict(m, predictions=keep_predictions)
+                run.update(extra[m])
                 run["seconds_per_member"] = result.seconds / result.n_members
                 k = key(result.configs[m], int(result.seeds[m]))
                 store.put(k, run)
@@ -393,3 +412,229 @@ def write_json(result: dict, path: str | Path, **extra: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_jsonable({**extra, **result}), indent=1))
     return path
+
+
+# -- robustness: train clean, test under nuisances ---------------------------------------------------
+#: Contrastive losses the robustness protocol compares at the authors' α and r.
+ROBUSTNESS_LOSSES = ("ball", "supcon", "bce", "rnc")
+#: Training-set sizes of the protocol (None: the whole training part of the split).
+TRAIN_SIZES = (100, 300, 1000, 3000, None)
+
+
+def robustness_methods(
+    augmentation: Any = "shift+atmospheric+scattering",
+    *,
+    alpha: float = 0.001,
+    r: float = 0.03,
+    tau: float = 1.0,
+    losses: Sequence[str] = ROBUSTNESS_LOSSES,
+    alphas: Sequence[float] = (0.01, 0.1, 1.0),
+    rs: Sequence[float] = (0.3,),
+) -> list[Config]:
+    """The MLP methods of :func:`robustness`, as named configurations: ``mlp`` (MSE only),
+    ``mlp + aug`` (MSE on the batch and on its augmented views, no contrastive term), each
+    of ``losses`` at (``alpha``, ``r``) (named e.g. ``"ball α=0.001 r=0.03"``), and the ball
+    loss at every other (α, r) of ``(alpha, *alphas)`` × ``(r, *rs)``. ``augmentation``:
+    what :class:`hsaug.training.Config` accepts ("a+b": one drawn per batch)."""
+    def named(loss: str, a: float, radius: float) -> Config:
+        return Config(augmentation, alpha=a, r=radius, tau=tau, loss=loss, name=f"{loss} α={a:g} r={radius:g}")
+
+    out = [Config.baseline("mlp"), Config(augmentation, alpha=0.0, mse_on_views=True, name="mlp + aug")]
+    out += [named(loss, alpha, r) for loss in losses]
+    out += [named("ball", a, radius) for a in dict.fromkeys((alpha, *alphas)) for radius in dict.fromkeys((r, *rs))
+            if (a, radius) != (alpha, r)]
+    return out
+
+
+def robustness_splits(n: int, train_sizes: Sequence[int | None] = TRAIN_SIZES, *, val_fraction: float = 0.1,
+                      test_fraction: float = 0.1, split_seed: int = 0, split: dict | None = None
+                      ) -> dict[int, dict[str, np.ndarray]]:
+    """``{size: {"train", "val", "test"}}``: one validation and test part for every size
+    (``split``, or :func:`hsaug.training.split_indices`), training rows the first ``size``
+    of a seeded shuffle of the training part (nested: a smaller set is part of every
+    larger one). ``None`` in ``train_sizes`` is the whole training part; larger sizes
+    raise ``ValueError``."""
+    base = ({k: np.asarray(split.get(k, []), dtype=np.int64).ravel() for k in ("train", "val", "test")}
+            if split is not None else split_indices(n, val_fraction, test_fraction, split_seed))
+    order = np.random.default_rng(split_seed).permutation(base["train"])
+    out = {}
+    for size in train_sizes:
+        size = order.size if size is None else int(size)
+        if not 1 <= size <= order.size:
+            raise ValueError(f"train_sizes must be from 1 to the {order.size} training spectra (or None for "
+                             f"all); got {size}")
+        out[size] = {"train": np.sort(order[:size]), "val": base["val"], "test": base["test"]}
+    return dict(sorted(out.items()))
+
+
+def _cell_scores(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R² and MAE (..., C) of predictions (..., C, N, s) against targets (N, s)."""
+    return np.asarray(r2_score(y, pred), dtype=np.float64), np.asarray(mae(y, pred), dtype=np.float64)
+
+
+def robustness(
+    dataset: xr.Dataset,
+    *,
+    nuisances: Sequence[str] | None = None,
+    strengths: dict[str, Sequence[float]] | None = None,
+    methods: Sequence[Config] | None = None,
+    linear: Sequence[str] = ("ridge", "pls"),
+    train_sizes: Sequence[int | None] = TRAIN_SIZES,
+    seeds: int | Sequence[int] = 5,
+    results_dir: str | Path | None = None,
+    members_per_fit: int | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+    **train: Any,
+) -> xr.Dataset:
+    """Train on clean spectra; score every model on the test part under each nuisance of
+    :mod:`hsaug.nuisances` at each strength, for every training-set size and seed.
+
+    ``nuisances``: names (default all); those the data cannot support (physics on
+    non-reflectance, endmember variability without a scene) are skipped and listed in
+    ``attrs["skipped"]``. ``strengths``: per nuisance, the sweep (default its own).
+    ``methods``: named :class:`hsaug.training.Config` s (default
+    :func:`robustness_methods`); ``linear``: ridge / PLS from
+    :func:`hsaug.training.fit_baselines`. ``train_sizes``: see :func:`robustness_splits`;
+    sizes above the training part are dropped (listed in ``attrs["notes"]``).
+    Every method sees the same splits, seeds and perturbed test spectra: seed ``s`` fixes
+    the model's initialisation, order and augmentation and the nuisances' random draws.
+    Finished runs are stored in ``results_dir`` and reused (see :func:`run_configs`).
+
+    Returns a Dataset with ``r2`` and ``mae`` (method, train_size, seed, cell): cell 0 is
+    the clean test set (``nuisance="clean"``), then one cell per (nuisance, strength),
+    named by the ``nuisance`` and ``strength`` coordinates. :func:`robustness_summary`
+    turns it into means and 95 % intervals.
+    """
+    ds = check_dataset(dataset)
+    settings = _train_settings(train)
+    seed_list = _seed_list(seeds)
+    chosen = nuisance_names() if nuisances is None else list(nuisances)
+    sweeps = dict(strengths or {})
+    unknown = set(sweeps) - set(chosen)
+    if unknown:
+        raise ValueError(f"strengths given for nuisances not run: {sorted(unknown)}; running {chosen}")
+    skipped = {}
+    cells: list[tuple[str, float]] = [("clean", 0.0)]
+    for name in chosen:
+        nuisance = get_nuisance(name)  # raises for unknown names
+        reason = missing_requirement(ds, name)
+        if reason:
+            skipped[name] = reason
+            continue
+        values = [float(v) for v in sweeps.get(name, nuisance.strengths)]
+        bad = [v for v in values if not nuisance.low <= v <= nuisance.high]
+        if not values or bad:
+            raise ValueError(f"strengths of {name} must be numbers in [{nuisance.low:g}, {nuisance.high:g}] "
+                             f"{nuisance.unit}; got {values!r}")
+        cells += [(name, v) for v in values]
+    configs = robustness_methods() if methods is None else [c if isinstance(c, Config) else Config(**c)
+                                                             for c in methods]
+    labels = [c.label for c in configs] + list(linear)
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"methods must have distinct names (Config(name=...)); got {labels}")
+    if any(m not in ("ridge", "pls") for m in linear) or isinstance(linear, str):
+        raise ValueError(f"linear must be a list drawn from ['ridge', 'pls']; got {linear!r}")
+
+    split_args = {"split": settings.get("split"),
+                  **{k: settings[k] for k in ("val_fraction", "test_fraction", "split_seed")}}
+    available = next(iter(robustness_splits(ds.sizes["sample"], [None], **split_args)))
+    notes = []
+    sizes = [s for s in train_sizes if s is None or int(s) <= available]
+    if len(sizes) < len(train_sizes):
+        notes.append(f"training sizes above the {available} training spectra dropped: "
+                     f"{[s for s in train_sizes if s not in sizes]}")
+    splits = robustness_splits(ds.sizes["sample"], sizes, **split_args)
+    test_rows = next(iter(splits.values()))["test"]
+    if test_rows.size < 2:
+        raise ValueError(f"the test part must hold at least 2 spectra; got {test_rows.size}")
+    y_test = ds["target"].values[test_rows].astype(np.float64)
+    fingerprint = dataset_fingerprint(ds)
+
+    test_sets: dict[int, torch.Tensor] = {}
+
+    def perturbed(seed: int) -> torch.Tensor:
+        """The test spectra under every cell, (C, N_test, B), for one seed (built once)."""
+        if seed not in test_sets:
+            clean = torch.as_tensor(ds["spectra"].values[test_rows], dtype=torch.float32)
+            test_sets[seed] = torch.stack([clean if n == "clean" else perturb(ds, n, v, test_rows, seed=seed)
+                                           for n, v in cells])
+        return test_sets[seed]
+
+    def evaluate(result: Any) -> list[dict]:
+        out: list[dict] = [{} for _ in range(result.n_members)]
+        for seed in dict.fromkeys(result.seeds):
+            idx = [m for m in range(result.n_members) if result.seeds[m] == seed]
+            model = result.model.select(idx)
+            dev = model.weights[0].device
+            with torch.no_grad():
+                pred = torch.stack([result.scaling.inverse(model.predict(x.to(dev)).cpu()) for x in perturbed(seed)],
+                                   dim=1).numpy()  # (members, C, N, s)
+            r2, err = _cell_scores(y_test, pred)
+            for j, m in enumerate(idx):
+                out[m] = {"robustness": {"r2": r2[j].tolist(), "mae": err[j].tolist()}}
+        return out
+
+    shape = (len(labels), len(splits), len(seed_list), len(cells))
+    r2, err = np.full(shape, np.nan), np.full(shape, np.nan)
+    key_extra = {"robustness_cells": [[n, v] for n, v in cells]}
+    linear_store = ResultStore(results_dir, "robustness_linear")
+    for k, (size, split) in enumerate(splits.items()):
+        runs = run_configs(ds, configs, seed_list, experiment="robustness", results_dir=results_dir,
+                           members_per_fit=members_per_fit, device=device, progress=progress, evaluate=evaluate,
+                           key_extra=key_extra, **{**settings, "split": split})
+        for i, run in enumerate(runs):
+            c, j = divmod(i, len(seed_list))
+            r2[c, k, j], err[c, k, j] = run["robustness"]["r2"], run["robustness"]["mae"]
+        if linear:
+            key = {"dataset": fingerprint, "methods": list(linear), "split": split, "seeds": seed_list, **key_extra}
+            stored = linear_store.get(key)
+            if stored is None:
+                fitted = fit_baselines(ds, methods=linear, split=split)
+                stored = {}
+                for method, res in fitted.items():
+                    scores = [_cell_scores(y_test, res["estimator"].predict(
+                        perturbed(seed).reshape(-1, ds.sizes["wavelength"]).double().numpy()
+                    ).reshape(len(cells), test_rows.size, -1)) for seed in seed_list]
+                    stored[method] = {"params": res["params"], "r2": [s[0].tolist() for s in scores],
+                                      "mae": [s[1].tolist() for s in scores]}
+                linear_store.put(key, stored)
+            for i, method in enumerate(linear):
+                r2[len(configs) + i, k], err[len(configs) + i, k] = stored[method]["r2"], stored[method]["mae"]
+
+    protocol = {**{k: v for k, v in settings.items() if k != "split"}, "seeds": seed_list,
+                "n_test": int(test_rows.size), "dataset": fingerprint,
+                "methods": {c.label: c.to_dict() for c in configs}}
+    return xr.Dataset(
+        {"r2": (("method", "train_size", "seed", "cell"), r2), "mae": (("method", "train_size", "seed", "cell"), err)},
+        coords={"method": labels, "train_size": list(splits), "seed": seed_list, "cell": np.arange(len(cells)),
+                "nuisance": ("cell", [n for n, _ in cells]), "strength": ("cell", [v for _, v in cells]),
+                "unit": ("cell", ["" if n == "clean" else get_nuisance(n).unit for n, _ in cells])},
+        attrs={"protocol": json.dumps(_jsonable(protocol)), "skipped": json.dumps(skipped),
+               "notes": json.dumps(notes)},
+    )
+
+
+def robustness_summary(result: xr.Dataset, *, confidence: float = 0.95) -> Any:
+    """A pandas DataFrame, one row per (method, train_size, nuisance, strength): mean R²
+    and MAE over seeds and the half-width of the ``confidence`` interval of the mean R²
+    (Student t over seeds; 0 where every seed gives the same score, e.g. a linear model
+    under a deterministic nuisance)."""
+    import pandas as pd
+    from scipy import stats
+
+    n = result.sizes["seed"]
+    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) if n > 1 else float("nan")
+    mean, std = result["r2"].mean("seed"), result["r2"].std("seed", ddof=1) if n > 1 else result["r2"].mean("seed") * 0
+    half = t * std / np.sqrt(n)
+    mae_mean = result["mae"].mean("seed")
+    rows = []
+    for i, method in enumerate(result["method"].values):
+        for k, size in enumerate(result["train_size"].values):
+            for c in range(result.sizes["cell"]):
+                rows.append({"method": str(method), "train_size": int(size),
+                             "nuisance": str(result["nuisance"].values[c]),
+                             "strength": float(result["strength"].values[c]),
+                             "r2_mean": float(mean[i, k, c]), "r2_ci": float(half[i, k, c]),
+                             "mae_mean": float(mae_mean[i, k, c]), "n_seeds": n})
+    return pd.DataFrame(rows)
