@@ -1,11 +1,12 @@
 """``hsaug`` command line: re-run the paper's experiments as papermill-executed notebooks.
 
-    hsaug reproduce TARGET [--quick] [--seeds N] [--epochs N] [--device D] [--data PATH] [--out DIR]
+    hsaug reproduce TARGET [--quick] [--seeds N] [--epochs N] [--device D] [--data PATH] [--preset P] [--out DIR]
 
-TARGET is one of table1, table3, fig3, table2, table4, or all. Each target
+TARGET is one of table1, table3, fig3, table2, table4, robustness, or all (the paper's
+five; robustness, the longer test beyond the paper, runs only when named). Each target
 executes its notebook (kernel ``python3``, widget state not stored) into ``DIR/notebooks``;
 the notebook writes ``DIR/TARGET.json``, from which ``DIR/TARGET.md`` puts our numbers
-beside the paper's. A failing cell ends the command with exit status 1, naming the
+beside the paper's (robustness writes ``DIR/robustness.nc`` and ``DIR/robustness.md``). A failing cell ends the command with exit status 1, naming the
 notebook, the cell and its error.
 """
 
@@ -27,7 +28,10 @@ TARGETS: dict[str, tuple[str, dict]] = {
     "fig3": ("05-error-distribution.ipynb", {"target": "fig3"}),
     "table2": ("06-real-data.ipynb", {"target": "table2"}),
     "table4": ("06-real-data.ipynb", {"target": "table4"}),
+    "robustness": ("07-robustness.ipynb", {}),
 }
+#: what ``all`` runs: the paper's targets
+PAPER_TARGETS = ("table1", "table3", "fig3", "table2", "table4")
 
 
 def notebooks_dir() -> Path:
@@ -42,14 +46,16 @@ def notebooks_dir() -> Path:
 
 def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epochs: int | None = None,
               device: str = "cpu", data: str | None = None, out: str | Path = "results",
-              progress: bool = True) -> list[Path]:
+              progress: bool = True, preset: str | None = None) -> list[Path]:
     """Execute the notebook(s) of ``target``; return the markdown files written."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     from .report import markdown_file
 
-    targets = list(TARGETS) if target == "all" else [target]
+    if target != "all" and target not in TARGETS:
+        raise ValueError(f"target must be one of {[*TARGETS, 'all']}; got {target!r}")
+    targets = list(PAPER_TARGETS) if target == "all" else [target]
     out = Path(out).resolve()
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     written = []
@@ -65,6 +71,10 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
             params["epochs"] = epochs
         if data is not None:
             params["data"] = str(Path(data).resolve())
+        if preset is not None:
+            if name not in ("table1", "table3", "robustness"):
+                raise ValueError(f"--preset applies to table1, table3 and robustness, not {name}")
+            params["preset" if name == "robustness" else "presets"] = preset if name == "robustness" else [preset]
         executed = out / "notebooks" / f"{source.stem}.{name}.ipynb"
         print(f"hsaug reproduce {name}: running {notebook} -> {executed}", flush=True)
         start = time.perf_counter()
@@ -78,6 +88,10 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
                 f"the executed copy with the traceback is at {executed}"
             ) from None
         result_json = out / f"{name}.json"
+        if name == "robustness":
+            if not (out / "robustness.md").exists():
+                raise ReproduceError(f"{name}: notebook {notebook} finished but wrote no {out / 'robustness.md'}")
+            written.append(out / "robustness.md")
         if name.startswith("table"):
             if not result_json.exists():
                 raise ReproduceError(f"{name}: notebook {notebook} finished but wrote no {result_json}")
@@ -99,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--seeds", type=int, help="number of seeds per configuration")
     rep.add_argument("--epochs", type=int, help="training epochs")
     rep.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    rep.add_argument("--data", help="a dataset file (.nc, .csv, ENVI .hdr, .mat) for the real-data targets")
+    rep.add_argument("--data", help="a dataset file (.nc, .csv, ENVI .hdr, .mat) instead of the bundled data")
+    rep.add_argument("--preset", choices=["paper", "hard"],
+                     help="synthetic preset for table1, table3 and robustness (default: both / paper)")
     rep.add_argument("--out", default="results", help="output folder (default: results)")
     info = sub.add_parser("augmentations", help="list augmentations and their parameters")
     info.add_argument("name", nargs="?", help="one augmentation")
@@ -129,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.data is not None and not Path(args.data).exists():
             raise ValueError(f"--data file {args.data} does not exist")
         for md in reproduce(args.target, quick=args.quick, seeds=args.seeds, epochs=args.epochs,
-                            device=args.device, data=args.data, out=args.out):
+                            device=args.device, data=args.data, out=args.out, preset=args.preset):
             print(md.read_text())
     except (ReproduceError, ValueError, FileNotFoundError) as err:
         print(f"hsaug: error: {err}", file=sys.stderr)

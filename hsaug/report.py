@@ -1,4 +1,5 @@
-"""Markdown tables of our results beside the paper's (Tables 1–4).
+"""Markdown tables of our results beside the paper's (Tables 1–4), and of the robustness
+protocol (:func:`robustness_markdown`).
 
 Reads the JSON written by :mod:`hsaug.experiments` (``{"target", "kind", "rows", ...}``)
 and returns a markdown string; nothing here trains or computes metrics.
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from .paper import TABLES
 
-__all__ = ["markdown", "markdown_file", "LABELS"]
+__all__ = ["markdown", "markdown_file", "robustness_markdown", "LABELS"]
 
 LABELS = {
     "baseline": "Baseline (no contrastive)",
@@ -116,3 +117,71 @@ def markdown_file(json_path: str | Path, md_path: str | Path | None = None) -> P
     md_path = json_path.with_suffix(".md") if md_path is None else Path(md_path)
     md_path.write_text(markdown(json.loads(json_path.read_text())))
     return md_path
+
+
+def _ci(mean: float, half: float) -> str:
+    return f"{mean:.3f}" if not half == half or half == 0 else f"{mean:.3f} ± {half:.3f}"
+
+
+def robustness_markdown(result, reference: str = "mlp") -> str:
+    """Markdown for a :func:`hsaug.experiments.robustness` Dataset: R² (mean ± 95 % interval
+    over seeds) on the clean test set per training-set size, R² under each nuisance per
+    strength (largest training set), and each method's paired R² difference from
+    ``reference`` (bold where the 95 % interval excludes 0)."""
+    from .experiments import robustness_effects, robustness_summary
+    from .nuisances import get as get_nuisance
+
+    table = robustness_summary(result)
+    protocol = json.loads(result.attrs.get("protocol", "{}"))
+    sizes = [int(v) for v in result["train_size"].values]
+    largest = sizes[-1]
+    methods = [str(m) for m in result["method"].values]
+    title = "### Robustness" + (f" ({result.attrs['dataset']})" if "dataset" in result.attrs else "")
+    lines = [title, ""]
+    shown = {k: protocol[k] for k in ("epochs", "batch_size", "lr", "n_test") if k in protocol}
+    lines += ["Protocol: " + ", ".join(f"{k}={v}" for k, v in shown.items())
+              + f", seeds={result.sizes['seed']}, training sizes={sizes}"
+              + (f", augmentation={result.attrs['augmentation']}" if "augmentation" in result.attrs else ""), ""]
+    for name, reason in json.loads(result.attrs.get("skipped", "{}")).items():
+        lines += [f"Skipped {name}: {reason}", ""]
+    for note in json.loads(result.attrs.get("notes", "[]")):
+        lines += [f"Note: {note}", ""]
+
+    def grid(rows, columns, cell) -> list[str]:
+        out = ["| Method | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+        out += ["| " + m + " | " + " | ".join(cell(m, c) for c in range(len(columns))) + " |" for m in rows]
+        return out
+
+    def score(m: str, size: int, nuisance: str, strength: float) -> str:
+        row = table[(table.method == m) & (table.train_size == size) & (table.nuisance == nuisance)
+                    & (table.strength == strength)].iloc[0]
+        return _ci(row.r2_mean, row.r2_ci)
+
+    lines += ["#### R² on the clean test set, by training-set size", ""]
+    lines += grid(methods, [str(s) for s in sizes], lambda m, k: score(m, sizes[k], "clean", 0.0)) + [""]
+    nuisances = list(dict.fromkeys(str(n) for n in result["nuisance"].values if n != "clean"))
+    for n in nuisances:
+        nz = get_nuisance(n)
+        strengths = [float(v) for v, name in zip(result["strength"].values, result["nuisance"].values) if name == n]
+        lines += [f"#### R² under {n}: {nz.label}" + (f" [{nz.unit}]" if nz.unit else "")
+                  + f", {largest} training spectra", ""]
+        lines += grid(methods, [f"{v:g}" for v in strengths], lambda m, k: score(m, largest, n, strengths[k]))
+        lines += [""]
+    if reference in methods:
+        columns = ["clean"] + [f"{n} {max(float(v) for v, name in zip(result['strength'].values, result['nuisance'].values) if name == n):g}"
+                               for n in nuisances]
+
+        def effect(m: str, k: int) -> str:
+            eff = robustness_effects(result, m, reference)
+            eff = eff[eff.train_size == largest]
+            if k == 0:
+                row = eff[eff.nuisance == "clean"].iloc[0]
+            else:
+                row = eff[eff.nuisance == nuisances[k - 1]].sort_values("strength").iloc[-1]
+            text = f"{row.delta_r2:+.3f}" + (f" ± {row.ci:.3f}" if row.ci == row.ci else "")
+            return f"**{text}**" if row.significant else text
+
+        lines += [f"#### R² minus {reference}'s, same seeds (± 95 % interval; bold: the interval excludes 0), "
+                  f"{largest} training spectra, each nuisance at its strongest", ""]
+        lines += grid([m for m in methods if m != reference], columns, effect) + [""]
+    return "\n".join(lines)

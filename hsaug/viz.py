@@ -39,6 +39,8 @@ __all__ = [
     "error_figure",
     "sweep_figure",
     "comparison_figure",
+    "robustness_figure",
+    "training_size_figure",
 ]
 
 ORIGINAL = "#4a4a4a"  # original spectrum: dark grey
@@ -413,3 +415,76 @@ def comparison_figure(result: Mapping[str, Any], paper: Mapping[str, Any] | None
                                  name="paper", marker=dict(symbol="diamond", size=11, color=SKY)))
     title = "Test R² per method" + (f" — {result['subtitle']}" if result.get("subtitle") else "")
     return _layout(fig, title=title, yaxis_title="R²")
+
+
+def _method_colors(methods: Sequence[str]) -> dict[str, str]:
+    fixed = {"ridge": "#7f7f7f", "pls": "#bcbd22", "mlp": ORIGINAL}
+    rest = iter(PALETTE)
+    return {m: fixed.get(m) or next(rest, None) or PALETTE[i % len(PALETTE)] for i, m in enumerate(methods)}
+
+
+def _robustness_stats(result: Any, methods: Sequence[str] | None) -> tuple[Any, list[str]]:
+    from .experiments import robustness_summary
+
+    table = robustness_summary(result)
+    names = [str(m) for m in result["method"].values]
+    chosen = names if methods is None else list(methods)
+    unknown = [m for m in chosen if m not in names]
+    if unknown:
+        raise ValueError(f"methods {unknown} are not in this result; it has {names}")
+    return table, chosen
+
+
+def robustness_figure(result: Any, *, train_size: int | None = None, methods: Sequence[str] | None = None,
+                      columns: int = 3) -> go.Figure:
+    """Test R² against nuisance strength, one panel per nuisance and one curve per method
+    (mean over seeds, bars: 95 % interval): the Dataset of :func:`hsaug.experiments.robustness`
+    at ``train_size`` (default the largest). ``methods``: which to draw (default all)."""
+    from .nuisances import get as get_nuisance
+
+    table, chosen = _robustness_stats(result, methods)
+    sizes = [int(v) for v in result["train_size"].values]
+    size = sizes[-1] if train_size is None else int(train_size)
+    if size not in sizes:
+        raise ValueError(f"train_size must be one of {sizes}; got {train_size!r}")
+    names = list(dict.fromkeys(str(n) for n in result["nuisance"].values if n != "clean"))
+    if not names:
+        raise ValueError("this result has no nuisance sweep (only the clean test set)")
+    rows = math.ceil(len(names) / columns)
+    fig = make_subplots(rows=rows, cols=min(columns, len(names)), subplot_titles=names,
+                        horizontal_spacing=0.07, vertical_spacing=0.16)
+    colors = _method_colors(chosen)
+    sel = table[table.train_size == size]
+    for i, n in enumerate(names):
+        nz = get_nuisance(n)
+        for m in chosen:
+            part = sel[(sel.method == m) & (sel.nuisance == n)].sort_values("strength")
+            fig.add_trace(go.Scatter(
+                x=part.strength, y=part.r2_mean, mode="lines+markers", name=m, legendgroup=m, showlegend=i == 0,
+                line=dict(color=colors[m], dash="dot" if m in ("ridge", "pls") else "solid"),
+                error_y=dict(type="data", array=part.r2_ci.fillna(0.0), thickness=1, width=3)),
+                row=i // columns + 1, col=i % columns + 1)
+        fig.update_xaxes(title_text=f"{nz.label}" + (f" [{nz.unit}]" if nz.unit else ""), row=i // columns + 1,
+                         col=i % columns + 1, title_font=dict(size=11))
+    fig.update_yaxes(title_text="test R²", col=1)
+    title = f"Test R² under test-time nuisances, {size} training spectra"
+    if "dataset" in result.attrs:
+        title += f" — {result.attrs['dataset']}"
+    return _layout(fig, title=title, height=330 * rows + 90)
+
+
+def training_size_figure(result: Any, *, methods: Sequence[str] | None = None) -> go.Figure:
+    """Clean test R² against the number of training spectra (log axis), one curve per
+    method (mean over seeds, bars: 95 % interval)."""
+    table, chosen = _robustness_stats(result, methods)
+    colors = _method_colors(chosen)
+    clean = table[table.nuisance == "clean"]
+    fig = go.Figure()
+    for m in chosen:
+        part = clean[clean.method == m].sort_values("train_size")
+        fig.add_trace(go.Scatter(x=part.train_size, y=part.r2_mean, mode="lines+markers", name=m,
+                                 line=dict(color=colors[m], dash="dot" if m in ("ridge", "pls") else "solid"),
+                                 error_y=dict(type="data", array=part.r2_ci.fillna(0.0), thickness=1, width=3)))
+    fig.update_xaxes(type="log")
+    return _layout(fig, title="Clean test R² by training-set size", xaxis_title="training spectra",
+                   yaxis_title="test R²")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
+import xarray as xr
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -21,6 +22,7 @@ TINY = {
     "04-reproduce-tables": {"quick": True, "seeds": 1, "epochs": 2, "presets": ["paper"]},
     "05-error-distribution": {"quick": True, "seeds": 1, "epochs": 2},
     "06-real-data": {"quick": True, "seeds": 1, "epochs": 2},
+    "07-robustness": {"quick": True, "seeds": 2, "epochs": 2},
 }
 
 pytestmark = pytest.mark.slow
@@ -51,6 +53,10 @@ def test_notebook_runs_under_papermill(path, tmp_path):
         result = json.loads((tmp_path / "out" / f"{target}.json").read_text())
         rows = result["sections"][0]["rows"]
         assert rows[0]["name"] == "baseline" and all(np.isfinite(r["r2_mean"]) for r in rows)
+    if path.stem.startswith("07"):
+        result = xr.open_dataset(tmp_path / "out" / "robustness.nc")
+        assert np.isfinite(result["r2"].values).all() and result.sizes["seed"] == 2
+        assert "#### R² under calibration_shift" in (tmp_path / "out" / "robustness.md").read_text()
 
 
 def _cli(*args, cwd):
@@ -99,3 +105,22 @@ def test_cli_rejects_bad_arguments(tmp_path):
     assert proc.returncode == 1 and "--seeds must be >= 1" in proc.stderr
     proc = _cli("reproduce", "table2", "--data", "missing.csv", cwd=tmp_path)
     assert proc.returncode == 1 and "does not exist" in proc.stderr
+
+
+def test_cli_reproduce_robustness_on_unknown_quantity_skips_the_physics(tmp_path):
+    rng = np.random.default_rng(1)
+    wl = np.linspace(1000, 2400, 50)
+    soc = rng.uniform(0.5, 4.0, 300)
+    spectra = 0.5 + 0.1 * np.cos(wl / 200.0)[None, :] + 0.03 * soc[:, None] + rng.normal(0, 0.003, (300, 50))
+    ds = xr.Dataset({"spectra": (("sample", "wavelength"), spectra), "target": (("sample", "output"), soc[:, None])},
+                    coords={"wavelength": wl, "output": ["SOC"]})  # no quantity: not known to be reflectance
+    ds["wavelength"].attrs["units"] = "nm"
+    ds.to_netcdf(tmp_path / "mine.nc")
+    proc = _cli("reproduce", "robustness", "--quick", "--seeds", "2", "--epochs", "1", "--data", "mine.nc",
+                "--out", "res", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    md = (tmp_path / "res" / "robustness.md").read_text()
+    assert "Skipped illumination: illumination needs reflectance" in md
+    assert "Skipped endmember_variability" in md and "#### R² under noise" in md
+    assert "augmentation=shift," in md or md.count("augmentation=shift\n") == 1
+    assert _cli("reproduce", "fig3", "--preset", "hard", cwd=tmp_path).returncode == 1
