@@ -436,10 +436,12 @@ def _robustness_stats(result: Any, methods: Sequence[str] | None) -> tuple[Any, 
 
 
 def robustness_figure(result: Any, *, train_size: int | None = None, methods: Sequence[str] | None = None,
-                      columns: int = 3) -> go.Figure:
+                      columns: int = 3, r2_floor: float | None = -0.5) -> go.Figure:
     """Test R² against nuisance strength, one panel per nuisance and one curve per method
     (mean over seeds, bars: 95 % interval): the Dataset of :func:`hsaug.experiments.robustness`
-    at ``train_size`` (default the largest). ``methods``: which to draw (default all)."""
+    at ``train_size`` (default the largest). ``methods``: which to draw (default all).
+    The R² axes stop at ``r2_floor`` (a collapse to R² = −6 would flatten every other
+    curve; hover or zoom out for the values), None to show everything."""
     from .nuisances import get as get_nuisance
 
     table, chosen = _robustness_stats(result, methods)
@@ -467,10 +469,15 @@ def robustness_figure(result: Any, *, train_size: int | None = None, methods: Se
         fig.update_xaxes(title_text=f"{nz.label}" + (f" [{nz.unit}]" if nz.unit else ""), row=i // columns + 1,
                          col=i % columns + 1, title_font=dict(size=11))
     fig.update_yaxes(title_text="test R²", col=1)
+    if r2_floor is not None:
+        shown = sel[sel.method.isin(chosen) & (sel.nuisance != "clean")].r2_mean
+        fig.update_yaxes(range=[max(r2_floor, float(shown.min()) - 0.05), min(1.02, float(shown.max()) + 0.05)])
     title = f"Test R² under test-time nuisances, {size} training spectra"
     if "dataset" in result.attrs:
         title += f" — {result.attrs['dataset']}"
-    return _layout(fig, title=title, height=330 * rows + 90)
+    _layout(fig, title=title, height=330 * rows + 90)
+    return fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
+                             margin=dict(r=200))
 
 
 def training_size_figure(result: Any, *, methods: Sequence[str] | None = None) -> go.Figure:

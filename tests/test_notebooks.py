@@ -122,5 +122,5 @@ def test_cli_reproduce_robustness_on_unknown_quantity_skips_the_physics(tmp_path
     md = (tmp_path / "res" / "robustness.md").read_text()
     assert "Skipped illumination: illumination needs reflectance" in md
     assert "Skipped endmember_variability" in md and "#### R² under noise" in md
-    assert "augmentation=shift," in md or md.count("augmentation=shift\n") == 1
+    assert "augmentation=shift\n" in md
     assert _cli("reproduce", "fig3", "--preset", "hard", cwd=tmp_path).returncode == 1

@@ -181,3 +181,45 @@ def test_default_methods_cover_the_issue():
     assert {"ball α=0.001 r=0.03", "supcon α=0.001 r=0.03", "bce α=0.001 r=0.03", "rnc α=0.001 r=0.03",
             "ball α=1 r=0.3"} <= set(names)
     assert len(names) == len(set(names)) == 2 + 4 + 7
+
+
+def test_summary_and_paired_effects_by_hand():
+    import xarray as xr
+
+    r2 = np.zeros((2, 1, 3, 2))
+    r2[0, 0, :, 0] = [0.5, 0.6, 0.7]  # "mlp" clean
+    r2[1, 0, :, 0] = [0.6, 0.7, 0.8]  # "ball" clean: +0.1 on every seed
+    r2[0, 0, :, 1] = [0.1, 0.2, 0.3]
+    r2[1, 0, :, 1] = [0.1, 0.3, 0.2]
+    res = xr.Dataset({"r2": (("method", "train_size", "seed", "cell"), r2),
+                      "mae": (("method", "train_size", "seed", "cell"), np.ones_like(r2))},
+                     coords={"method": ["mlp", "ball"], "train_size": [10], "seed": [0, 1, 2], "cell": [0, 1],
+                             "nuisance": ("cell", ["clean", "noise"]), "strength": ("cell", [0.0, 0.1])})
+    table = experiments.robustness_summary(res)
+    row = table[(table.method == "mlp") & (table.nuisance == "clean")].iloc[0]
+    # t(0.975, 2) = 4.3027; std 0.1; interval 4.3027 * 0.1 / sqrt(3)
+    assert row.r2_mean == pytest.approx(0.6) and row.r2_ci == pytest.approx(4.302653 * 0.1 / np.sqrt(3), rel=1e-5)
+    eff = experiments.robustness_effects(res, "ball", "mlp")
+    clean, noise = eff.iloc[0], eff.iloc[1]
+    assert clean.delta_r2 == pytest.approx(0.1) and clean.ci == pytest.approx(0.0, abs=1e-12) and clean.significant
+    assert noise.delta_r2 == pytest.approx(0.0, abs=1e-12) and not noise.significant
+    with pytest.raises(ValueError, match="not in this result"):
+        experiments.robustness_effects(res, "rnc")
+
+
+def test_figures_draw_one_curve_per_method_and_panel_per_nuisance(scene):
+    from hsaug import viz
+
+    res = experiments.robustness(scene, methods=METHODS[:2], train_sizes=(40, None), seeds=2,
+                                 nuisances=["noise", "calibration_shift"], **TINY)
+    fig = viz.robustness_figure(res)
+    assert len(fig.data) == 4 * 2  # 4 methods (2 MLPs, ridge, PLS) x 2 nuisances
+    assert {a.text for a in fig.layout.annotations} == {"noise", "calibration_shift"}
+    noise = [t for t in fig.data if t.name == "ridge"][0]
+    assert list(noise.x) == list(nuisances.get("noise").strengths)
+    sizes = viz.training_size_figure(res, methods=["mlp", "ridge"])
+    assert [t.name for t in sizes.data] == ["mlp", "ridge"] and list(sizes.data[0].x) == [40, 181]
+    with pytest.raises(ValueError, match="not in this result"):
+        viz.robustness_figure(res, methods=["rnc"])
+    with pytest.raises(ValueError, match="train_size must be one of"):
+        viz.robustness_figure(res, train_size=7)
