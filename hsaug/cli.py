@@ -2,12 +2,12 @@
 
     hsaug reproduce TARGET [--quick] [--seeds N] [--epochs N] [--device D] [--data PATH] [--preset P] [--out DIR]
 
-TARGET is one of table1, table3, fig3, table2, table4, robustness, or all (the paper's
-five; robustness, the longer test beyond the paper, runs only when named). Each target
+TARGET is one of table1, table3, fig3, table2, table4, sweep, robustness, or all (the
+paper's five; sweep and robustness, beyond the paper, run only when named). Each target
 executes its notebook (kernel ``python3``, widget state not stored) into ``DIR/notebooks``;
 the notebook writes ``DIR/TARGET.json``, from which ``DIR/TARGET.md`` puts our numbers
-beside the paper's (robustness writes ``DIR/robustness.nc`` and ``DIR/robustness.md``). A failing cell ends the command with exit status 1, naming the
-notebook, the cell and its error.
+beside the paper's (sweep and robustness write NetCDF and ``DIR/TARGET.md``). A failing
+cell ends the command with exit status 1, naming the notebook, the cell and its error.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ TARGETS: dict[str, tuple[str, dict]] = {
     "table2": ("06-real-data.ipynb", {"target": "table2"}),
     "table4": ("06-real-data.ipynb", {"target": "table4"}),
     "robustness": ("07-robustness.ipynb", {}),
+    "sweep": ("04-reproduce-tables.ipynb", {"target": "sweep"}),
 }
 #: what ``all`` runs: the paper's targets
 PAPER_TARGETS = ("table1", "table3", "fig3", "table2", "table4")
@@ -72,8 +73,8 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
         if data is not None:
             params["data"] = str(Path(data).resolve())
         if preset is not None:
-            if name not in ("table1", "table3", "robustness"):
-                raise ValueError(f"--preset applies to table1, table3 and robustness, not {name}")
+            if name not in ("table1", "table3", "sweep", "robustness"):
+                raise ValueError(f"--preset applies to table1, table3, sweep and robustness, not {name}")
             params["preset" if name == "robustness" else "presets"] = preset if name == "robustness" else [preset]
         executed = out / "notebooks" / f"{source.stem}.{name}.ipynb"
         print(f"hsaug reproduce {name}: running {notebook} -> {executed}", flush=True)
@@ -88,10 +89,10 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
                 f"the executed copy with the traceback is at {executed}"
             ) from None
         result_json = out / f"{name}.json"
-        if name == "robustness":
-            if not (out / "robustness.md").exists():
-                raise ReproduceError(f"{name}: notebook {notebook} finished but wrote no {out / 'robustness.md'}")
-            written.append(out / "robustness.md")
+        if name in ("robustness", "sweep"):
+            if not (out / f"{name}.md").exists():
+                raise ReproduceError(f"{name}: notebook {notebook} finished but wrote no {out / f'{name}.md'}")
+            written.append(out / f"{name}.md")
         if name.startswith("table"):
             if not result_json.exists():
                 raise ReproduceError(f"{name}: notebook {notebook} finished but wrote no {result_json}")

@@ -124,3 +124,15 @@ def test_cli_reproduce_robustness_on_unknown_quantity_skips_the_physics(tmp_path
     assert "Skipped endmember_variability" in md and "#### R² under noise" in md
     assert "augmentation=shift\n" in md
     assert _cli("reproduce", "fig3", "--preset", "hard", cwd=tmp_path).returncode == 1
+
+
+def test_cli_reproduce_sweep_writes_the_alpha_r_grid(tmp_path):
+    proc = _cli("reproduce", "sweep", "--quick", "--seeds", "2", "--epochs", "1", "--preset", "hard", "--out", "res",
+                cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    md = (tmp_path / "res" / "sweep.md").read_text()
+    assert "### Test R² over α × r, shift, hard preset" in md and md.count("\n| ") == 6  # header + 5 alphas
+    grid = xr.open_dataset(tmp_path / "res" / "sweep-hard.nc")
+    assert grid["r2_mean"].shape == (5, 4) and np.isfinite(grid["r2_mean"].values).all()
+    # alpha = 0 has no contrastive term: one baseline run per seed fills the whole row
+    assert np.ptp(grid["r2_mean"].values[0]) == 0
