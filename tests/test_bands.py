@@ -218,6 +218,99 @@ def test_permutation_rejects_bad_settings(spectra, wavelength):
         p.apply(spectra, wavelength, seed=-1)
 
 
+
+# -- pinned to plain per-row references (one Python loop per spectrum) ----------------
+
+def _lowbias32(v):
+    v &= 0xFFFFFFFF
+    v ^= v >> 16
+    v = (v * 0x7FEB352D) & 0xFFFFFFFF
+    v ^= v >> 15
+    v = (v * 0x846CA68B) & 0xFFFFFFFF
+    return v ^ (v >> 16)
+
+
+def _erased_bands(b, fraction, width, position):
+    """The erased band indices of one spectrum, from the stretch rule of the docstring."""
+    ne = min(max(round(float(np.float32(fraction)) * b), 0), b)
+    w = round(float(width))
+    runs = -(-ne // w) if w > 0 else int(ne > 0)
+    runs_or_1, kept = max(runs, 1), b - ne
+    bands = []
+    for r in range(runs):
+        erased_before = r * ne // runs_or_1
+        kept_before = -(-r * kept // runs_or_1)
+        length = (r + 1) * ne // runs_or_1 - erased_before
+        free = -(-(r + 1) * kept // runs_or_1) - kept_before
+        offset = min(int(float(np.float32(position)) * (free + 1)), free)
+        first = erased_before + kept_before + offset
+        bands += range(first, first + length)
+    return bands
+
+
+def _fill_row(x, wl, erased):
+    """Straight lines in wavelength across each gap; end gaps hold the nearest kept value."""
+    kept = [j for j in range(len(x)) if j not in erased]
+    out = list(x)
+    if not kept:
+        return [0.0] * len(x)
+    for j in erased:
+        lo = max((k for k in kept if k < j), default=None)
+        hi = min((k for k in kept if k > j), default=None)
+        lo, hi = (hi if lo is None else lo), (lo if hi is None else hi)
+        t = 0.0 if lo == hi else (wl[j] - wl[lo]) / (wl[hi] - wl[lo])
+        out[j] = x[lo] + t * (x[hi] - x[lo])
+    return out
+
+
+@pytest.mark.parametrize("n_bands", [2, 17, 30, 224])
+def test_erasure_matches_a_per_row_reference(n_bands):
+    g = torch.Generator().manual_seed(n_bands)
+    n = 60
+    x = torch.rand(n, n_bands, generator=g) + 0.1
+    wl = torch.cumsum(torch.rand(n_bands, generator=g) + 0.5, 0) + 400
+    p = params(fraction=torch.rand(n, generator=g) * 0.9, position=torch.rand(n, generator=g),
+               width=torch.randint(0, 9, (n,), generator=g))
+    p["fraction"][:4] = torch.tensor([0.0, 0.9, 0.9, 0.5])
+    p["position"][4:8] = torch.tensor([0.0, 1.0, 0.0, 1.0])
+    for width in (p["width"], torch.zeros(n), torch.full((n,), 3.0)):  # mixed, one run, several
+        q = {**p, "width": width}
+        zero = BandErasure().apply(x, wl, **q)
+        filled = BandErasure(fill="interpolate").apply(x.double(), wl, **q)
+        for i in range(n):
+            erased = _erased_bands(n_bands, q["fraction"][i], q["width"][i], q["position"][i])
+            assert len(set(erased)) == len(erased)
+            expected = x[i].clone()
+            expected[erased] = 0.0
+            assert torch.equal(zero[i], expected), i
+            line = _fill_row(x[i].double().tolist(), wl.double().tolist(), erased)
+            torch.testing.assert_close(filled[i], torch.tensor(line, dtype=torch.float64), atol=1e-6, rtol=0)
+
+
+def test_permutation_matches_a_per_row_reference():
+    g = torch.Generator().manual_seed(0)
+    n, b = 80, 50
+    x = torch.rand(n, b, generator=g)
+    seed = torch.randint(0, 2**24, (n,), generator=g).float()
+    share = torch.rand(n, generator=g)
+    share[:3] = torch.tensor([0.0, 1.0, 1.0])
+    blocks = {"one size": torch.full((n,), 7.0), "a few sizes": torch.tensor([1.0, 3.0, 16.0, 50.0]).repeat(20),
+              "many sizes": torch.arange(1.0, n + 1.0)}  # > 32 distinct sizes, some past b
+    for block in blocks.values():
+        out = BandPermutation().apply(x, torch.linspace(400, 900, b), block=block, share=share, seed=seed)
+        for i in range(n):
+            size = min(int(block[i]), b)
+            nb = b // size
+            m = round(float(share[i]) * nb)
+            h = _lowbias32(int(seed[i]))
+            order = sorted(range(nb), key=lambda s: _lowbias32(h + s))  # random order; the first m move
+            src = list(range(nb))
+            for k in range(m):  # slot order[k] receives block order[k - 1] (a cycle)
+                src[order[k]] = order[(k - 1) % m]
+            bands = [src[j // size] * size + j % size if j < nb * size else j for j in range(b)]
+            assert torch.equal(out[i], x[i, bands]), i
+
+
 # -- any parameter value within the specs --------------------------------------------
 
 def _spec_values(cls):

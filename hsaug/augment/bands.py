@@ -1,12 +1,14 @@
 """Augmentations that act on whole bands by index: band erasure and band permutation
 (paper §3.2, after Hu et al. 2021). Both are pure index arithmetic on (N, B) tensors:
-masks from ``arange`` comparisons, permutations from integer hashes, one ``gather``.
+erased runs are written by one scatter (or masked), permutations come from integer
+hashes and move whole blocks with one ``index_select``; no loop over spectra.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from .base import Augmentation, Option, Param, Params
@@ -18,20 +20,32 @@ def _mul32(x: torch.Tensor, c: int) -> torch.Tensor:
     """(x · c) mod 2³² for int64 ``x`` in [0, 2³²): split ``c`` in 16-bit halves so that no
     product leaves int64 (signed overflow would be device-dependent)."""
     hi, lo = c >> 16, c & 0xFFFF
-    return ((((x * hi) & 0xFFFF) << 16) + x * lo) & 0xFFFFFFFF
+    high = (x * hi).bitwise_and_(0xFFFF).bitwise_left_shift_(16)
+    return high.add_(x, alpha=lo).bitwise_and_(0xFFFFFFFF)  # in place on a fresh tensor
 
 
 def hash32(x: torch.Tensor) -> torch.Tensor:
     """A bijective 32-bit integer hash (Wellons' *lowbias32*), elementwise on int64 tensors.
 
     Same numbers on every device; used to turn a per-sample ``seed`` into random keys.
+    In-place steps on one fresh tensor: the (N, blocks) keys are a hot path.
     """
     x = x & 0xFFFFFFFF
-    x = x ^ (x >> 16)
+    x ^= x >> 16
     x = _mul32(x, 0x7FEB352D)
-    x = x ^ (x >> 15)
+    x ^= x >> 15
     x = _mul32(x, 0x846CA68B)
-    return x ^ (x >> 16)
+    x ^= x >> 16
+    return x
+
+
+def _argsort_rows(key: torch.Tensor) -> torch.Tensor:
+    """``key.argsort(dim=1)`` for (N, W) int64 keys that are distinct within each row (so any
+    sort gives the same order). On the CPU numpy's sort of short rows is about twice as fast
+    as torch's, which sorts the rows one after another in one thread."""
+    if key.device.type == "cpu":
+        return torch.from_numpy(np.argsort(key.numpy(), axis=1))
+    return key.argsort(dim=1)
 
 
 class BandErasure(Augmentation):
@@ -70,16 +84,20 @@ class BandErasure(Augmentation):
         n_erase = torch.round(params["fraction"].to(device).double() * b).long().clamp_(0, b)  # (N,)
         width = params["width"].to(device).round().long()
         n_runs = torch.where(width > 0, (n_erase + width - 1) // width.clamp(min=1), (n_erase > 0).long())
+        ne, kept = n_erase[:, None], (b - n_erase)[:, None]
+        position = params["position"].to(device).double()[:, None]
+        n_max = int(n_runs.max())
+        if n_max <= 1:  # one run per spectrum: the general formulas below at r = 0, R = 1
+            return torch.minimum((position * (kept + 1)).long(), kept), ne
         runs = n_runs.clamp(min=1)[:, None]  # (N, 1)
-        r = torch.arange(max(int(n_runs.max()), 1), device=device)[None, :]  # (1, R)
+        r = torch.arange(n_max, device=device)[None, :]  # (1, R)
         # stretch r holds run r (erased bands shared out evenly) and its share of the kept
         # bands; the stretches tile the axis, so runs never overlap and exactly n_erase go
-        ne, kept = n_erase[:, None], (b - n_erase)[:, None]
         erased_before = (r * ne) // runs
         kept_before = (r * kept + runs - 1) // runs
         length = torch.where(r < runs, ((r + 1) * ne) // runs - erased_before, 0)
         free = ((r + 1) * kept + runs - 1) // runs - kept_before
-        offset = torch.minimum((params["position"].to(device).double()[:, None] * (free + 1)).long(), free)
+        offset = torch.minimum((position * (free + 1)).long(), free)
         start = erased_before + kept_before + offset
         return start.clamp(max=b), length
 
@@ -89,22 +107,41 @@ class BandErasure(Augmentation):
 
     def _apply(self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: Any) -> torch.Tensor:
         start, length = self.runs(x.shape[1], params, x.device)
-        erased = _run_mask(start, length, x.shape[1])
         if self.option_values["fill"] == "zero":
-            return x.masked_fill(erased, 0.0)
-        return _fill_runs(x, wavelength, erased, start, length)
+            return _zero_runs(x, start, length)
+        return _fill_runs(x, wavelength, _run_mask(start, length, x.shape[1]), start, length)
+
+
+def _zero_runs(x: torch.Tensor, start: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    """``x`` (N, B) with the runs [start, start + length) (N, R) set to 0: a copy, then a
+    scatter to the erased bands only (cheaper than a full-size mask and fill)."""
+    b = x.shape[1]
+    k = torch.arange(int(length.max()), device=x.device)  # (L,) place inside a run
+    if start.shape[1] * k.numel() > b:  # rows with many runs and rows with long ones: mask
+        return torch.where(_run_mask(start, length, b), 0.0, x)
+    # (N, R·L) bands: slots past a run's end repeat its last band, an empty run points at
+    # the row's first run (never empty when the row erases anything), and a row with
+    # nothing to erase writes its first run's band back with its own value
+    first = start[:, :1].clamp(max=b - 1)
+    base = torch.where(length > 0, start, first)
+    cells = (base[:, :, None] + torch.minimum(k, (length - 1).clamp_(min=0)[:, :, None])).flatten(1)
+    value = torch.where(length[:, :1] > 0, 0.0, x.gather(1, first))  # (N, 1)
+    return x.clone(memory_format=torch.contiguous_format).scatter_(1, cells, value.expand_as(cells))
 
 
 def _run_mask(start: torch.Tensor, length: torch.Tensor, n_bands: int) -> torch.Tensor:
     """(N, B) bool: True inside the runs [start, start + length) given as (N, R)."""
-    j = torch.arange(n_bands, device=start.device)
-    if start.shape[1] == 1:  # one run per spectrum: two comparisons
-        return (j >= start) & (j < start + length)
-    # several runs: +1 at each start, −1 at each end, running sum > 0 inside a run
-    ones = torch.ones_like(start, dtype=torch.int32)
-    edges = torch.zeros(start.shape[0], n_bands + 1, dtype=torch.int32, device=start.device)
-    edges.scatter_add_(1, start, ones).scatter_add_(1, (start + length).clamp(max=n_bands), -ones)
-    return edges[:, :n_bands].cumsum(dim=1, dtype=torch.int32) > 0
+    b, device = n_bands, start.device
+    end = (start + length).clamp(max=b)
+    if start.shape[1] == 1:  # one run: rows of a (B + 1, B) table "band >= v", XORed
+        at_least = torch.arange(b, device=device) >= torch.arange(b + 1, device=device)[:, None]
+        return at_least.index_select(0, start[:, 0]).logical_xor_(at_least.index_select(0, end[:, 0]))
+    # several runs: +1 at each start, −1 at each end, running sum (0 or 1: runs are
+    # disjoint) is 1 inside a run; int8 halves the scan's memory traffic
+    ones = torch.ones_like(start, dtype=torch.int8)
+    edges = torch.zeros(start.shape[0], b + 1, dtype=torch.int8, device=device)
+    edges.scatter_add_(1, start, ones).scatter_add_(1, end, -ones)
+    return edges[:, :b].cumsum(dim=1, dtype=torch.int8) > 0
 
 
 def fill_gaps(x: torch.Tensor, wavelength: torch.Tensor, erased: torch.Tensor) -> torch.Tensor:
@@ -191,21 +228,32 @@ class BandPermutation(Augmentation):
                   ) -> tuple[torch.Tensor, torch.Tensor]:
         """Block size (N,) and the source block of each block slot (N, max blocks + 1);
         the last slot, and every slot past a spectrum's full blocks, maps to itself."""
+        block, perm = self._blocks(n_bands, params, device)
+        spare = torch.full_like(perm[:, :1], perm.shape[1])  # never moves (for trailing bands)
+        return block, torch.cat([perm, spare], dim=1)
+
+    def _blocks(self, n_bands: int, params: Params, device: torch.device | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`block_map` without the spare slot: block size (N,), sources (N, max blocks)."""
         b = n_bands
         block = params["block"].to(device).round().long().clamp(1, b)  # (N,)
         n_blocks = b // block
         m = torch.round(params["share"].to(device).double() * n_blocks).long()  # blocks that move
         seed = params["seed"].to(device).round().long()
-        width = int(n_blocks.max()) + 1  # one spare slot that never moves (for trailing bands)
-        slot = torch.arange(width, device=device)
+        fewest, most = (int(v) for v in n_blocks.aminmax())
+        slot = torch.arange(most, device=device)
         # distinct random keys per row (hash32 is a bijection), unused slots last in order
-        key = hash32(hash32(seed)[:, None] + slot[None, :])
-        key = torch.where(slot[None, :] < n_blocks[:, None], key, (1 << 32) + slot[None, :])
-        order = key.argsort(dim=1)  # random order of the blocks; the first m move
-        i = slot[None, :]
-        prev = torch.where(i < m[:, None], torch.where(i == 0, m[:, None] - 1, i - 1), i)
-        # slot order[i] receives block order[i - 1] along the cycle; other slots keep theirs
-        return block, torch.empty_like(order).scatter_(1, order, order.gather(1, prev))
+        key = hash32(hash32(seed)[:, None] + slot)
+        if fewest < most:
+            key = torch.where(slot < n_blocks[:, None], key, (1 << 32) + slot)
+        order = _argsort_rows(key)  # random order of the blocks; the first m move
+        # slot order[i] receives block order[i - 1] along the cycle (i < m), slot order[0]
+        # block order[m - 1]; other slots keep theirs. A roll is that cycle when all move
+        src = order.roll(1, dims=1)
+        if int(m.min()) < most:
+            src = torch.where(slot < m[:, None], src, order)
+            src[:, 0] = order.gather(1, (m - 1).clamp(min=0)[:, None])[:, 0]  # m = 0: order[0]
+        return block, torch.empty_like(order).scatter_(1, order, src)
 
     def source(self, n_bands: int, params: Params, device: torch.device | None = None) -> torch.Tensor:
         """(N, B) long: the input band that lands at each output band (a permutation per row)."""
@@ -220,9 +268,10 @@ class BandPermutation(Augmentation):
         if not bool((params["share"] > 0).any()):
             return x.clone()
         sizes = params["block"].round().clamp(1, x.shape[1])
+        smallest, largest = (int(v) for v in sizes.aminmax())
+        if smallest == largest:
+            return self._permute_blocks(x, params, smallest)
         distinct = sizes.unique()
-        if distinct.numel() == 1:
-            return self._permute_blocks(x, params, int(distinct[0]))
         if distinct.numel() > 32:  # many sizes: one gather of a per-band source index
             return x.gather(1, self.source(x.shape[1], params, x.device))
         # a few sizes: whole-block gathers per size (a loop over sizes, not spectra),
@@ -234,9 +283,13 @@ class BandPermutation(Augmentation):
         return out
 
     def _permute_blocks(self, x: torch.Tensor, params: Params, size: int) -> torch.Tensor:
-        """The permutation for rows that share one block ``size``: gather whole blocks."""
+        """The permutation for rows that share one block ``size``: copy whole blocks."""
         n, b = x.shape
-        _, perm = self.block_map(b, params, x.device)
-        nb = b // size
-        body = x[:, :nb * size].reshape(n, nb, size).gather(1, perm[:, :nb, None].expand(n, nb, size))
-        return torch.cat([body.reshape(n, nb * size), x[:, nb * size:]], dim=1)
+        _, perm = self._blocks(b, params, x.device)  # (N, b // size)
+        nb = perm.shape[1]
+        # block k of row i starts at i·B + k·size in the flat data: one index per block
+        # into a view of every size-long window, instead of an (N, B) gather index
+        first = perm * size + torch.arange(0, n * b, b, device=x.device)[:, None]
+        windows = x.contiguous().view(-1).unfold(0, size, 1)
+        body = windows.index_select(0, first.flatten()).view(n, nb * size)
+        return body if nb * size == b else torch.cat([body, x[:, nb * size:]], dim=1)
