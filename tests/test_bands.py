@@ -218,7 +218,6 @@ def test_permutation_rejects_bad_settings(spectra, wavelength):
         p.apply(spectra, wavelength, seed=-1)
 
 
-
 # -- pinned to plain per-row references (one Python loop per spectrum) ----------------
 
 def _lowbias32(v):
