@@ -1,5 +1,7 @@
 """Band erasure and band permutation: the augmentation contract plus what each must do."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -272,8 +274,10 @@ def test_erasure_matches_a_per_row_reference(n_bands):
                width=torch.randint(0, 9, (n,), generator=g))
     p["fraction"][:4] = torch.tensor([0.0, 0.9, 0.9, 0.5])
     p["position"][4:8] = torch.tensor([0.0, 1.0, 0.0, 1.0])
-    for width in (p["width"], torch.zeros(n), torch.full((n,), 3.0)):  # mixed, one run, several
-        q = {**p, "width": width}
+    # mixed, one run, several runs; a tenth of the fractions takes the scatter path of zero fill
+    for width, fraction in itertools.product((p["width"], torch.zeros(n), torch.full((n,), 3.0)),
+                                             (p["fraction"], p["fraction"] / 10)):
+        q = {**p, "width": width, "fraction": fraction}
         zero = BandErasure().apply(x, wl, **q)
         filled = BandErasure(fill="interpolate").apply(x.double(), wl, **q)
         for i in range(n):
