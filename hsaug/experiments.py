@@ -623,7 +623,8 @@ def _t_half_width(values: np.ndarray, confidence: float) -> np.ndarray:
     n = values.shape[-1]
     if n < 2:
         return np.full(values.shape[:-1], np.nan)
-    return float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * values.std(axis=-1, ddof=1) / np.sqrt(n)
+    std = np.where(np.ptp(values, axis=-1) == 0, 0.0, values.std(axis=-1, ddof=1))  # exact 0, not 1e-17
+    return float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / np.sqrt(n)
 
 
 def robustness_effects(result: xr.Dataset, method: str, reference: str = "mlp", *,

@@ -493,5 +493,6 @@ def training_size_figure(result: Any, *, methods: Sequence[str] | None = None) -
                                  line=dict(color=colors[m], dash="dot" if m in ("ridge", "pls") else "solid"),
                                  error_y=dict(type="data", array=part.r2_ci.fillna(0.0), thickness=1, width=3)))
     fig.update_xaxes(type="log")
-    return _layout(fig, title="Clean test R² by training-set size", xaxis_title="training spectra",
-                   yaxis_title="test R²")
+    _layout(fig, title="Clean test R² by training-set size", xaxis_title="training spectra", yaxis_title="test R²")
+    return fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
+                             margin=dict(r=200))

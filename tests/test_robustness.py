@@ -223,3 +223,8 @@ def test_figures_draw_one_curve_per_method_and_panel_per_nuisance(scene):
         viz.robustness_figure(res, methods=["rnc"])
     with pytest.raises(ValueError, match="train_size must be one of"):
         viz.robustness_figure(res, train_size=7)
+
+
+def test_identical_scores_have_an_interval_of_exactly_zero():
+    same = np.full((1, 5), 0.1 + 0.2)  # float noise in the mean must not give a 1e-17 "interval"
+    assert experiments._t_half_width(same, 0.95)[0] == 0.0
