@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     rep.add_argument("--data", help="a dataset file (.nc, .csv, ENVI .hdr, .mat) instead of the bundled data")
     rep.add_argument("--preset", choices=["paper", "hard"],
-                     help="synthetic preset for table1, table3 and robustness (default: both / paper)")
+                     help="synthetic preset for table1, table3, sweep and robustness (default: both / paper)")
     rep.add_argument("--out", default="results", help="output folder (default: results)")
     info = sub.add_parser("augmentations", help="list augmentations and their parameters")
     info.add_argument("name", nargs="?", help="one augmentation")

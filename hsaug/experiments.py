@@ -473,6 +473,32 @@ def _cell_scores(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.asarray(r2_score(y, pred), dtype=np.float64), np.asarray(mae(y, pred), dtype=np.float64)
 
 
+def _robustness_cells(ds: xr.Dataset, nuisances: Sequence[str] | None, strengths: dict | None
+                      ) -> tuple[list[tuple[str, float]], dict[str, str]]:
+    """The test cells [("clean", 0), (nuisance, strength), …] and the nuisances skipped
+    on these data, with why."""
+    chosen = nuisance_names() if nuisances is None else list(nuisances)
+    sweeps = dict(strengths or {})
+    unknown = set(sweeps) - set(chosen)
+    if unknown:
+        raise ValueError(f"strengths given for nuisances not run: {sorted(unknown)}; running {chosen}")
+    skipped = {}
+    cells: list[tuple[str, float]] = [("clean", 0.0)]
+    for name in chosen:
+        nuisance = get_nuisance(name)  # raises for unknown names
+        reason = missing_requirement(ds, name)
+        if reason:
+            skipped[name] = reason
+            continue
+        values = [float(v) for v in sweeps.get(name, nuisance.strengths)]
+        bad = [v for v in values if not nuisance.low <= v <= nuisance.high]
+        if not values or bad:
+            raise ValueError(f"strengths of {name} must be numbers in [{nuisance.low:g}, {nuisance.high:g}] "
+                             f"{nuisance.unit}; got {values!r}")
+        cells += [(name, v) for v in values]
+    return cells, skipped
+
+
 def robustness(
     dataset: xr.Dataset,
     *,
@@ -510,25 +536,7 @@ def robustness(
     ds = check_dataset(dataset)
     settings = _train_settings(train)
     seed_list = _seed_list(seeds)
-    chosen = nuisance_names() if nuisances is None else list(nuisances)
-    sweeps = dict(strengths or {})
-    unknown = set(sweeps) - set(chosen)
-    if unknown:
-        raise ValueError(f"strengths given for nuisances not run: {sorted(unknown)}; running {chosen}")
-    skipped = {}
-    cells: list[tuple[str, float]] = [("clean", 0.0)]
-    for name in chosen:
-        nuisance = get_nuisance(name)  # raises for unknown names
-        reason = missing_requirement(ds, name)
-        if reason:
-            skipped[name] = reason
-            continue
-        values = [float(v) for v in sweeps.get(name, nuisance.strengths)]
-        bad = [v for v in values if not nuisance.low <= v <= nuisance.high]
-        if not values or bad:
-            raise ValueError(f"strengths of {name} must be numbers in [{nuisance.low:g}, {nuisance.high:g}] "
-                             f"{nuisance.unit}; got {values!r}")
-        cells += [(name, v) for v in values]
+    cells, skipped = _robustness_cells(ds, nuisances, strengths)
     configs = robustness_methods() if methods is None else [c if isinstance(c, Config) else Config(**c)
                                                              for c in methods]
     labels = [c.label for c in configs] + list(linear)

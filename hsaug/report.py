@@ -8,6 +8,7 @@ and returns a markdown string; nothing here trains or computes metrics.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from .paper import TABLES
@@ -120,7 +121,7 @@ def markdown_file(json_path: str | Path, md_path: str | Path | None = None) -> P
 
 
 def _ci(mean: float, half: float) -> str:
-    return f"{mean:.3f}" if not half == half or half == 0 else f"{mean:.3f} ± {half:.3f}"
+    return f"{mean:.3f}" if math.isnan(half) or half == 0 else f"{mean:.3f} ± {half:.3f}"
 
 
 def robustness_markdown(result, reference: str = "mlp") -> str:
@@ -160,16 +161,16 @@ def robustness_markdown(result, reference: str = "mlp") -> str:
     lines += ["#### R² on the clean test set, by training-set size", ""]
     lines += grid(methods, [str(s) for s in sizes], lambda m, k: score(m, sizes[k], "clean", 0.0)) + [""]
     nuisances = list(dict.fromkeys(str(n) for n in result["nuisance"].values if n != "clean"))
-    for n in nuisances:
+    sweeps = {n: [float(v) for v, name in zip(result["strength"].values, result["nuisance"].values) if name == n]
+              for n in nuisances}
+    for n, strengths in sweeps.items():
         nz = get_nuisance(n)
-        strengths = [float(v) for v, name in zip(result["strength"].values, result["nuisance"].values) if name == n]
         lines += [f"#### R² under {n}: {nz.label}" + (f" [{nz.unit}]" if nz.unit else "")
                   + f", {largest} training spectra", ""]
         lines += grid(methods, [f"{v:g}" for v in strengths], lambda m, k: score(m, largest, n, strengths[k]))
         lines += [""]
     if reference in methods:
-        columns = ["clean"] + [f"{n} {max(float(v) for v, name in zip(result['strength'].values, result['nuisance'].values) if name == n):g}"
-                               for n in nuisances]
+        columns = ["clean"] + [f"{n} {max(sweeps[n]):g}" for n in nuisances]
 
         def effect(m: str, k: int) -> str:
             eff = robustness_effects(result, m, reference)

@@ -732,6 +732,7 @@ class _Trainer:
         self.mc = sum(c.uses_views for c, _ in mem)
         self.n_con = sum(c.contrastive for c, _ in mem)
         self.views_mse = torch.tensor([c.mse_on_views for c, _ in mem[:self.mc]], device=device)
+        self.any_views_mse = bool(self.views_mse.any())
 
         self.split = parts
         tr, va, te = (torch.as_tensor(parts[k]) for k in ("train", "val", "test"))
@@ -809,7 +810,7 @@ class _Trainer:
         if mc:
             f, p = self.groups[0][1](torch.cat([xb[:mc], xa], dim=1))
             mse = (p[:, :n] - yb[:mc]).square().sum(dim=-1).mean(dim=-1)  # eq. (10), (Mc,)
-            if bool(self.views_mse.any()):  # mean of the batch's and the views' MSE for those members
+            if self.any_views_mse:  # mean of the batch's and the views' MSE for those members
                 on_views = (p[:, n:] - yb[:mc]).square().sum(dim=-1).mean(dim=-1)
                 mse = torch.where(self.views_mse, 0.5 * (mse + on_views), mse)
             mses.append(mse)
