@@ -550,6 +550,9 @@ def robustness(
     available = next(iter(robustness_splits(ds.sizes["sample"], [None], **split_args)))
     notes = []
     sizes = [s for s in train_sizes if s is None or int(s) <= available]
+    if not sizes:
+        raise ValueError(f"train_sizes must include None or a size up to the {available} training spectra; "
+                         f"got {list(train_sizes)}")
     if len(sizes) < len(train_sizes):
         notes.append(f"training sizes above the {available} training spectra dropped: "
                      f"{[s for s in train_sizes if s not in sizes]}")

@@ -173,6 +173,8 @@ def test_bad_protocol_input(scene):
         experiments.robustness(scene, methods=[Config("shift"), Config("shift")], **TINY)
     with pytest.raises(ValueError, match="unknown nuisance"):
         experiments.robustness(scene, nuisances=["fog"], **TINY)
+    with pytest.raises(ValueError, match="train_sizes must include None or a size up to the 181"):
+        experiments.robustness(scene, train_sizes=(5000,), **TINY)
 
 
 def test_default_methods_cover_the_issue():
