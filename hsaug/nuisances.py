@@ -43,6 +43,7 @@ import xarray as xr
 
 from . import augment
 from .spectra import check_dataset
+from .synthetic import mix
 
 __all__ = ["Nuisance", "NUISANCES", "names", "get", "missing_requirement", "perturb"]
 
@@ -143,8 +144,6 @@ def perturb(dataset: xr.Dataset, name: str, strength: float, rows: Any = None, *
         z = torch.randn(x.shape, generator=gen)
         return x + strength * x.square().mean().sqrt() * z
     # endmember variability: x + mix(a * psi, M) - mix(a, M), the scene's own mixing model
-    from .synthetic import mix
-
     a = ds["target"].values[rows].astype(np.float64)
     m = ds["endmembers"].values.astype(np.float64)
     psi = (1.0 + strength * torch.randn(a.shape, generator=gen).double().numpy()).clip(min=0.0)
