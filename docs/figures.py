@@ -15,7 +15,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from hsaug import viz
+from hsaug import experiments, viz
 
 IMG = Path(__file__).resolve().parent / "img"
 CHROMIUM = "/usr/bin/chromium"
@@ -39,8 +39,8 @@ def save_png(fig, path: Path, width: int = 1300) -> None:
 
 def robustness(results_dir: str, name: str = "robustness") -> None:
     result = xr.open_dataset(Path(results_dir) / "robustness.nc")
-    keep = ("ball α=0.001 r=0.03", "ball α=0.1 r=0.3")  # the authors' setting and a strong one
-    main = [m for m in map(str, result["method"].values) if not m.startswith("ball") or m in keep]
+    # the authors' setting and a strong one of the ball loss's α × r grid
+    main = experiments.robustness_main_methods(result, also=["ball α=0.1 r=0.3"])
     fig = viz.robustness_figure(result, methods=main)
     fig.update_layout(width=1300)
     save_png(fig, IMG / f"{name}-nuisances.png")

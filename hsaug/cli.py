@@ -75,7 +75,10 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
         if preset is not None:
             if name not in ("table1", "table3", "sweep", "robustness"):
                 raise ValueError(f"--preset applies to table1, table3, sweep and robustness, not {name}")
-            params["preset" if name == "robustness" else "presets"] = preset if name == "robustness" else [preset]
+            if name == "robustness":
+                params["preset"] = preset
+            else:
+                params["presets"] = [preset]
         executed = out / "notebooks" / f"{source.stem}.{name}.ipynb"
         print(f"hsaug reproduce {name}: running {notebook} -> {executed}", flush=True)
         start = time.perf_counter()

@@ -49,6 +49,7 @@ __all__ = [
     "sweep",
     "robustness",
     "robustness_methods",
+    "robustness_main_methods",
     "robustness_splits",
     "robustness_summary",
     "robustness_effects",
@@ -447,6 +448,14 @@ def robustness_methods(
     return out
 
 
+def robustness_main_methods(result: xr.Dataset, *, alpha: float = 0.001, r: float = 0.03,
+                            also: Sequence[str] = ()) -> list[str]:
+    """The methods of a :func:`robustness` result worth one curve each: all but the ball
+    loss's α × r grid, of which only (``alpha``, ``r``) and the names in ``also`` stay."""
+    keep = {f"ball α={alpha:g} r={r:g}", *also}
+    return [m for m in map(str, result["method"].values) if not m.startswith("ball α=") or m in keep]
+
+
 def robustness_splits(n: int, train_sizes: Sequence[int | None] = TRAIN_SIZES, *, val_fraction: float = 0.1,
                       test_fraction: float = 0.1, split_seed: int = 0, split: dict | None = None
                       ) -> dict[int, dict[str, np.ndarray]]:
@@ -542,7 +551,7 @@ def robustness(
     labels = [c.label for c in configs] + list(linear)
     if len(set(labels)) != len(labels):
         raise ValueError(f"methods must have distinct names (Config(name=...)); got {labels}")
-    if any(m not in ("ridge", "pls") for m in linear) or isinstance(linear, str):
+    if isinstance(linear, str) or any(m not in ("ridge", "pls") for m in linear):
         raise ValueError(f"linear must be a list drawn from ['ridge', 'pls']; got {linear!r}")
 
     split_args = {"split": settings.get("split"),

@@ -153,9 +153,10 @@ def robustness_markdown(result, reference: str = "mlp") -> str:
         out += ["| " + m + " | " + " | ".join(cell(m, c) for c in range(len(columns))) + " |" for m in rows]
         return out
 
+    by_cell = table.set_index(["method", "train_size", "nuisance", "strength"])
+
     def score(m: str, size: int, nuisance: str, strength: float) -> str:
-        row = table[(table.method == m) & (table.train_size == size) & (table.nuisance == nuisance)
-                    & (table.strength == strength)].iloc[0]
+        row = by_cell.loc[(m, size, nuisance, strength)]
         return _ci(row.r2_mean, row.r2_ci)
 
     lines += ["#### R² on the clean test set, by training-set size", ""]
@@ -171,14 +172,12 @@ def robustness_markdown(result, reference: str = "mlp") -> str:
         lines += [""]
     if reference in methods:
         columns = ["clean"] + [f"{n} {max(sweeps[n]):g}" for n in nuisances]
+        cells = [("clean", 0.0)] + [(n, max(sweeps[n])) for n in nuisances]
+        effects = {m: robustness_effects(result, m, reference).set_index(["train_size", "nuisance", "strength"])
+                   for m in methods if m != reference}
 
         def effect(m: str, k: int) -> str:
-            eff = robustness_effects(result, m, reference)
-            eff = eff[eff.train_size == largest]
-            if k == 0:
-                row = eff[eff.nuisance == "clean"].iloc[0]
-            else:
-                row = eff[eff.nuisance == nuisances[k - 1]].sort_values("strength").iloc[-1]
+            row = effects[m].loc[(largest, *cells[k])]
             text = f"{row.delta_r2:+.3f}" + (f" ± {row.ci:.3f}" if row.ci == row.ci else "")
             return f"**{text}**" if row.significant else text
 

@@ -230,3 +230,14 @@ def test_figures_draw_one_curve_per_method_and_panel_per_nuisance(scene):
 def test_identical_scores_have_an_interval_of_exactly_zero():
     same = np.full((1, 5), 0.1 + 0.2)  # float noise in the mean must not give a 1e-17 "interval"
     assert experiments._t_half_width(same, 0.95)[0] == 0.0
+
+
+def test_main_methods_keep_one_point_of_the_alpha_r_grid():
+    import xarray as xr
+
+    names = [c.label for c in experiments.robustness_methods()] + ["ridge", "pls"]
+    res = xr.Dataset(coords={"method": names})
+    main = experiments.robustness_main_methods(res)
+    assert main == ["mlp", "mlp + aug", "ball α=0.001 r=0.03", "supcon α=0.001 r=0.03", "bce α=0.001 r=0.03",
+                    "rnc α=0.001 r=0.03", "ridge", "pls"]
+    assert "ball α=0.1 r=0.3" in experiments.robustness_main_methods(res, also=["ball α=0.1 r=0.3"])
