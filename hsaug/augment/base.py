@@ -15,68 +15,16 @@ so a draw can be replayed exactly with ``apply(x, wavelength, **aug.last_params)
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 
+from ..params import Option, Param, uniform
 from ..spectra import _describe, as_spectra, check_wavelength
 
-__all__ = ["Param", "Option", "Augmentation", "Params"]
+__all__ = ["Param", "Option", "Augmentation", "Params", "uniform"]
 
 Params = dict[str, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class Param:
-    """A numeric parameter: accepted interval, neutral default, unit and random range.
-
-    ``low``/``high`` bound what ``apply`` accepts (and the slider); ``default`` is the
-    neutral value at which the augmentation is the identity; ``sample_range`` is the
-    default interval ``sample`` draws from (configurable per instance). ``position``
-    marks a wavelength position [nm] whose random range is narrowed to the data's grid.
-    """
-
-    name: str
-    low: float
-    high: float
-    default: float
-    unit: str = ""
-    doc: str = ""
-    label: str = ""
-    integer: bool = False
-    sample_range: tuple[float, float] | None = None
-    position: bool = False
-    step: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.low <= self.default <= self.high:
-            raise ValueError(f"Param {self.name}: default {self.default} outside [{self.low}, {self.high}]")
-
-    @property
-    def display(self) -> str:
-        """Slider label with unit, e.g. ``Δ [nm]``."""
-        text = self.label or self.name
-        return f"{text} [{self.unit}]" if self.unit else text
-
-    @property
-    def slider_step(self) -> float:
-        if self.step is not None:
-            return self.step
-        if self.integer:
-            return 1.0
-        return (self.high - self.low) / 200.0
-
-
-@dataclass(frozen=True)
-class Option:
-    """A categorical setting fixed per instance (e.g. the edge rule of a shift)."""
-
-    name: str
-    choices: tuple[Any, ...]
-    default: Any
-    doc: str = ""
 
 
 class Augmentation:
@@ -280,14 +228,3 @@ class Augmentation:
         self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: torch.Tensor | None
     ) -> torch.Tensor:
         raise NotImplementedError
-
-
-def uniform(
-    n: int, low: float, high: float, generator: torch.Generator | None = None, *, integer: bool = False
-) -> torch.Tensor:
-    """(n,) float32 CPU draws uniform in [low, high] (whole numbers when ``integer``)."""
-    if integer:
-        lo, hi = math.ceil(low), math.floor(high)
-        return torch.randint(lo, hi + 1, (n,), generator=generator).float()
-    u = torch.rand(n, generator=generator)
-    return (low + (high - low) * u).float()
