@@ -95,3 +95,26 @@ def test_finite_over_the_whole_parameter_spec(name):
         assert torch.isfinite(out).all(), values
 
     check()
+
+
+# -- the base class's override points --------------------------------------------------------------
+@pytest.mark.parametrize("n", [0, -1, 2.5, True, "3", None])
+def test_sample_refuses_a_bad_count(n):
+    with pytest.raises(ValueError, match=r"n must be a positive whole number of spectra .*got"):
+        augment.get("shift").sample(n, torch.Generator())
+    with pytest.raises(ValueError, match=r"n must be a positive whole number"):
+        augment.get("scattering").sample(n, torch.Generator())  # overrides _sample, not the check
+
+
+def test_sample_accepts_numpy_and_torch_integers():
+    import numpy as np
+
+    assert augment.get("shift").sample(np.int64(3))["delta"].shape == (3,)
+    assert augment.get("shift").sample(torch.tensor(2))["delta"].shape == (2,)
+
+
+def test_extra_repr_is_appended_by_the_base():
+    s = repr(augment.get("scattering"))
+    assert s.startswith("Scattering(mu1=") and s.endswith("mu0=0.866, mu=0.866)")
+    assert repr(augment.get("nearest_neighbor")).endswith(", unfitted)")
+    assert repr(augment.get("shift")) == "Shift(delta=(-20.0, 20.0), edge='extrapolate')"

@@ -4,8 +4,15 @@ One small base class with two override points, in the spirit of torchvision v2:
 
 * ``_apply(x, wavelength, params, index)`` — the deterministic transform, batched over
   ``x`` (N, B) with ``params`` a dict of per-sample tensors (N,);
-* ``sample(n, generator, wavelength)`` — draws per-sample parameters (only override when
-  the draw is not uniform over the configured range).
+* ``_sample(n, generator, wavelength)`` — draws per-sample parameters (only override when
+  the draw is not uniform over the configured range). The public ``sample`` checks its
+  arguments and calls it; subclasses never override ``sample``, ``apply`` or ``__call__``.
+
+Two more hooks, both optional: ``extra_repr()`` adds instance settings to ``repr``, and
+``fit(reference)`` stores a reference set (the training spectra) for augmentations that
+declare ``needs_reference = True`` (nearest neighbour); for the rest it does nothing.
+Per-member drawing for batched ensembles (:meth:`Augmentation.apply_members`) is written
+here and in :mod:`hsaug.augment.compose`, once.
 
 Parameter specs (:class:`Param`) are the single source for sliders, validation and random
 ranges. Every augmentation is the identity at its spec defaults (its neutral setting).
@@ -15,6 +22,8 @@ so a draw can be replayed exactly with ``apply(x, wavelength, **aug.last_params)
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -22,9 +31,21 @@ import torch
 from ..params import Option, Param, uniform
 from ..spectra import _describe, as_spectra, check_wavelength
 
-__all__ = ["Param", "Option", "Augmentation", "Params", "uniform"]
+__all__ = ["Param", "Option", "Augmentation", "Params", "uniform", "check_count"]
 
 Params = dict[str, torch.Tensor]
+
+
+def check_count(n: Any, name: str = "n") -> int:
+    """``n`` as an int if it is a whole number >= 1 (int, numpy or 0-d torch integer), else
+    ValueError naming ``name``, the value and what is accepted."""
+    try:
+        value = None if isinstance(n, bool) else operator.index(n)
+    except TypeError:
+        value = None
+    if value is None or value < 1:
+        raise ValueError(f"{name} must be a positive whole number of spectra (1, 2, ...); got {n!r}")
+    return value
 
 
 class Augmentation:
@@ -32,17 +53,42 @@ class Augmentation:
 
     Construct with ``Aug(**config)``: for a parameter name, a ``(low, high)`` random range
     or a single value to always use; for an option name, one of its choices.
+
+    Declared attributes (class level):
+
+    * ``needs_reference`` — ``apply`` uses a reference set given by :meth:`fit` (the
+      training spectra) and each spectrum's row ``index`` in it;
+    * ``merge_draws`` — drawing n + m values at once from one generator gives the same
+      numbers as drawing n, then m (true of the base uniform draw); per-member drawing then
+      draws consecutive blocks of one generator in one call. A subclass that overrides
+      ``_sample`` is taken to be False unless it says otherwise.
+
+    ``needs_wavelength`` (per instance) is True when a parameter is a wavelength position,
+    whose random range is narrowed to the data's grid.
     """
 
     name: ClassVar[str] = ""
     param_specs: ClassVar[tuple[Param, ...]] = ()
     options: ClassVar[tuple[Option, ...]] = ()
+    needs_reference: ClassVar[bool] = False
+    merge_draws: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_sample" in cls.__dict__ and "merge_draws" not in cls.__dict__:
+            cls.merge_draws = False
 
     def __init__(self, **config: Any) -> None:
         self.last_params: Params | None = None
         self.option_values: dict[str, Any] = {o.name: o.default for o in self.options}
         self.ranges: dict[str, tuple[float, float]] = {}
         self._configure(config)
+        self.needs_wavelength: bool = any(p.position for p in self.params)
+
+    def fit(self, reference: Any) -> Augmentation:
+        """Store what the augmentation needs from a reference set (R, B) of spectra; returns
+        ``self``. Does nothing unless the augmentation declares ``needs_reference``."""
+        return self
 
     # -- configuration -------------------------------------------------------------
     def _configure(self, config: dict[str, Any]) -> None:
@@ -95,10 +141,15 @@ class Augmentation:
         """The parameter values at which this augmentation is the identity."""
         return {p.name: p.default for p in self.params}
 
+    def extra_repr(self) -> str:
+        """Instance settings beyond ranges and options for ``repr`` (override; "" by default)."""
+        return ""
+
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.option_values.items())
         rng = ", ".join(f"{k}={v}" for k, v in self.ranges.items())
-        return f"{type(self).__name__}({', '.join(s for s in (rng, opts) if s)})"
+        parts = (rng, opts, self.extra_repr())
+        return f"{type(self).__name__}({', '.join(s for s in parts if s)})"
 
     # -- parameters ----------------------------------------------------------------
     def sample(
@@ -109,17 +160,22 @@ class Augmentation:
     ) -> Params:
         """Draw per-sample parameters: a dict of (n,) float32 CPU tensors.
 
-        Uniform over each configured range (integers uniform over whole values). Draws
-        use only ``generator`` (a CPU ``torch.Generator``), so the same seed gives the
-        same numbers on any device. Position parameters are drawn inside ``wavelength``'s
-        range when it is given.
+        ``n`` spectra (a whole number >= 1), ``generator`` a CPU ``torch.Generator`` (the
+        only source of randomness, so the same seed gives the same numbers on any device),
+        ``wavelength`` (B,) [nm] the data's grid, for augmentations whose draw depends on it
+        (position parameters are drawn inside its range). Checks the arguments and calls
+        :meth:`_sample`.
         """
-        if n < 1:
-            raise ValueError(f"n must be a positive number of spectra; got {n}")
+        n = check_count(n)
+        wl = None if wavelength is None else check_wavelength(wavelength)
+        return self._sample(n, generator, wl)
+
+    def _sample(self, n: int, generator: torch.Generator | None, wavelength: torch.Tensor | None) -> Params:
+        """The draw (override point): uniform over each configured range (integers uniform
+        over whole values); ``wavelength`` is a checked (B,) tensor or None."""
         wl_range = None
         if wavelength is not None:
-            wl = check_wavelength(wavelength)
-            wl_range = (float(wl[0]), float(wl[-1]))
+            wl_range = (float(wavelength[0]), float(wavelength[-1]))
         out: Params = {}
         for p in self.params:
             lo, hi = self.ranges[p.name]
@@ -224,7 +280,45 @@ class Augmentation:
         self.last_params = params
         return self.apply(x, wavelength, index=index, validate=False, **params)
 
+    def apply_members(
+        self,
+        x: torch.Tensor,
+        wavelength: torch.Tensor,
+        generators: Sequence[torch.Generator | None],
+        counts: Sequence[int],
+        index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Augment rows that belong to several ensemble members, each drawing from its own
+        generator: ``x`` (R, B) holds consecutive blocks, ``counts[g]`` rows for member g,
+        whose parameters come from ``generators[g]`` alone, in the order the member's own
+        call ``self(x_g, wavelength, generators[g])`` would draw them. The transform runs once
+        on all R rows. ``x`` and ``wavelength`` must be checked tensors (no validation here);
+        ``index`` (R,) gives each row's place in the reference set. ``last_params`` keeps the
+        (R,) parameters.
+        """
+        wl_arg = wavelength if self.needs_wavelength else None
+        gens, counts = list(generators), list(counts)
+        if self.merge_draws:  # i.i.d. draws: consecutive blocks of one generator draw at once
+            gens, counts = _merge_blocks(gens, counts)
+        drawn = [self._sample(c, g, wl_arg) for g, c in zip(gens, counts) if c > 0]
+        params = {k: torch.cat([d[k] for d in drawn]) for k in drawn[0]}
+        self.last_params = params
+        return self.apply(x, wavelength, index=index, validate=False, **params)
+
     def _apply(
         self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: torch.Tensor | None
     ) -> torch.Tensor:
         raise NotImplementedError
+
+
+def _merge_blocks(gens: list, counts: list[int]) -> tuple[list, list[int]]:
+    """Join consecutive blocks drawn from the same generator object."""
+    out_g: list = []
+    out_c: list[int] = []
+    for g, c in zip(gens, counts):
+        if out_g and out_g[-1] is g:
+            out_c[-1] += c
+        else:
+            out_g.append(g)
+            out_c.append(c)
+    return out_g, out_c
