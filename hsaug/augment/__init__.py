@@ -13,10 +13,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .base import Augmentation, Option, Param, Params, uniform
+from ..params import Option, Param, uniform
+from .base import Augmentation, Params
 from .compose import Compose, OneOf
+from .members import apply_rows, augment_members, fit_reference
 
-__all__ = ["names", "get", "get_class", "Augmentation", "Param", "Option", "Params", "Compose", "OneOf", "uniform", "build"]
+__all__ = [
+    "names", "get", "get_class", "Augmentation", "Param", "Option", "Params", "Compose", "OneOf", "uniform",
+    "build", "apply_rows", "augment_members", "fit_reference",
+]
 
 # name -> (module, class); modules are imported on first use
 _REGISTRY: dict[str, tuple[str, str]] = {
