@@ -22,6 +22,7 @@ so a draw can be replayed exactly with ``apply(x, wavelength, **aug.last_params)
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -113,16 +114,27 @@ class Augmentation:
                 self.ranges[p.name] = p.sample_range if p.sample_range is not None else (p.low, p.high)
 
     def _check_range(self, spec: Param, value: Any) -> tuple[float, float]:
+        interval = f"[{spec.low:g}, {spec.high:g}] {spec.unit}".rstrip()
         if isinstance(value, (tuple, list)):
             if len(value) != 2:
                 raise ValueError(f"{self.name}: range for {spec.name!r} must be (low, high); got {value!r}")
-            lo, hi = float(value[0]), float(value[1])
+            ends = value
         else:
-            lo = hi = float(value)
+            ends = (value, value)
+        try:
+            lo, hi = float(ends[0]), float(ends[1])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{self.name}: {spec.name} must be a number or a (low, high) range in {interval}; got {value!r}"
+            ) from None
         if not (spec.low <= lo <= hi <= spec.high):
             raise ValueError(
-                f"{self.name}: {spec.name} range must lie within [{spec.low:g}, {spec.high:g}] "
-                f"{spec.unit} with low <= high; got {value!r}"
+                f"{self.name}: {spec.name} range must lie within {interval} with low <= high; got {value!r}"
+            )
+        if spec.integer and (lo != math.floor(lo) or hi != math.floor(hi)):
+            raise ValueError(
+                f"{self.name}: {spec.name} counts whole {spec.unit or 'units'}: give whole numbers in {interval} "
+                f"(e.g. {math.floor(lo):g} or {math.ceil(hi):g}); got {value!r}"
             )
         return lo, hi
 
@@ -218,7 +230,24 @@ class Augmentation:
                 f"{self.name}: parameter {p.name} must lie in [{p.low:g}, {p.high:g}] {p.unit}".rstrip()
                 + f"; got {bad:g}"
             )
+        whole = self._integer_rows()
+        if whole is not None:
+            ints = stacked[whole]
+            frac = ints != ints.floor()
+            if bool(frac.any()):
+                row = int(frac.any(dim=1).nonzero()[0])
+                p = self.params[int(whole[row])]
+                bad = ints[row][frac[row]][0].item()
+                raise ValueError(
+                    f"{self.name}: parameter {p.name} must be a whole number in [{p.low:g}, {p.high:g}] "
+                    f"{p.unit}".rstrip() + f"; got {bad:g}"
+                )
         return dict(zip(specs, stacked.to(device).unbind(0)))
+
+    def _integer_rows(self) -> torch.Tensor | None:
+        """Rows of the integer specs in :attr:`params` (None if there are none)."""
+        rows = [i for i, p in enumerate(self.params) if p.integer]
+        return torch.tensor(rows) if rows else None
 
     def _bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(P, 1) lower and upper bounds of the specs, with a relative tolerance of 1e-6."""
