@@ -28,7 +28,8 @@ import xarray as xr
 from .predictor import Model, load_model
 from .spectra import _describe
 
-__all__ = ["predict_map", "open_scene", "write_map", "map_figure", "CHUNK_BYTES", "SCHEDULER_TIMEOUT_S"]
+__all__ = ["predict_map", "open_scene", "write_scene", "example_files", "write_map", "map_figure", "CHUNK_BYTES",
+           "SCHEDULER_TIMEOUT_S"]
 
 #: default chunk size of a scene opened from a file: about this many bytes of spectra per chunk
 CHUNK_BYTES = 64 * 2 ** 20
@@ -58,10 +59,10 @@ class _EnviCube:
 
 
 def _nodata_to_nan(block: np.ndarray, nodata: float | None) -> np.ndarray:
-    out = block.astype(np.float32)
-    if nodata is not None:
-        out[block == nodata] = np.nan
-    return out
+    """float32 (no copy when already float32 and there is no no-data value), no-data → NaN."""
+    if nodata is None:
+        return block.astype(np.float32, copy=False)
+    return np.where(block == nodata, np.float32(np.nan), block.astype(np.float32, copy=False))
 
 
 def _default_chunks(shape: Sequence[int], itemsize: int = 4) -> dict[str, int]:
@@ -162,6 +163,63 @@ def open_scene(path: str | Path, *, chunks: Any = "auto", variable: str = "spect
     da = ds[variable]
     da.attrs = {**ds.attrs, **da.attrs}
     return _as_cube(da, chunks, str(p))
+
+
+def write_scene(cube: xr.DataArray, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a ``(y, x, wavelength)`` cube as ENVI (``.hdr`` + ``.img``, BIP float32, wavelengths in nm,
+    NaN kept, ``quantity``/``reflectance_scale`` as the header's ``reflectance scale factor`` when
+    declared), NetCDF (``.nc``) or zarr (``.zarr``), for :func:`open_scene`. Returns the path to open."""
+    cube = _as_cube(cube, None)
+    p = Path(path)
+    suffix = p.suffix.lower()
+    targets = [p.with_suffix(".hdr"), p.with_suffix(".img")] if suffix in (".hdr", ".img") else [p]
+    if any(t.exists() for t in targets) and not overwrite:
+        raise FileExistsError(f"{p} exists; pass overwrite=True to replace it")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if suffix in (".hdr", ".img"):
+        from spectral.io import envi
+
+        meta = {"wavelength": [f"{w:.6f}" for w in cube["wavelength"].values], "wavelength units": "Nanometers"}
+        if cube.attrs.get("quantity") == "reflectance" and cube.attrs.get("reflectance_scale") not in (None, 1, 1.0):
+            meta["reflectance scale factor"] = float(cube.attrs["reflectance_scale"])
+        envi.save_image(str(p.with_suffix(".hdr")), np.asarray(cube.values, dtype=np.float32), metadata=meta,
+                        interleave="bip", ext=".img", force=True)
+        return p.with_suffix(".hdr")
+    ds = cube.to_dataset(name="spectra")
+    ds.attrs = {k: v for k, v in cube.attrs.items() if isinstance(v, (str, int, float))}
+    ds["spectra"].attrs = {}
+    if suffix in (".nc", ".nc4"):
+        _remove(p)
+        ds.to_netcdf(p, engine="h5netcdf")
+    elif suffix == ".zarr":
+        ds.to_zarr(p, mode="w", consolidated=False)
+    else:
+        raise ValueError(f"path {p}: the suffix must be .hdr (ENVI), .nc or .zarr; got {suffix!r}")
+    return p
+
+
+def example_files(folder: str | Path, *, n_rows: int = 40, n_cols: int = 40, preset: str = "paper", seed: int = 0,
+                  overwrite: bool = True) -> dict[str, Path]:
+    """A synthetic scene (:func:`hsaug.synthetic.make_scene`) written as a user's files would be:
+    ``labelled.nc`` (every pixel with its abundances, :func:`hsaug.readers.write_netcdf`),
+    ``scene.hdr``/``scene.img`` (the unlabelled ENVI image to map) and ``truth.nc`` (the abundance
+    maps, for comparison). Returns ``{"labelled", "scene", "truth"}`` paths."""
+    from .readers import write_netcdf
+    from .synthetic import make_scene, scene_image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ds = make_scene(preset, n_rows=n_rows, n_cols=n_cols, seed=seed)
+    labelled = folder / "labelled.nc"
+    if labelled.exists() and overwrite:
+        labelled.unlink()
+    write_netcdf(ds.drop_vars("endmembers"), labelled)
+    image = scene_image(ds).assign_attrs(quantity="reflectance", reflectance_scale=1.0)
+    scene = write_scene(image, folder / "scene.hdr", overwrite=overwrite)
+    truth = folder / "truth.nc"
+    _remove(truth)
+    scene_image(ds, "target").to_netcdf(truth, engine="h5netcdf")
+    return {"labelled": labelled, "scene": scene, "truth": truth}
 
 
 def _as_cube(scene: Any, chunks: Any, what: str = "scene") -> xr.DataArray:
