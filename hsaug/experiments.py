@@ -39,7 +39,11 @@ from .nuisances import missing_requirement, perturb
 from .nuisances import names as nuisance_names
 from .spectra import check_dataset
 from .store import ResultStore, _jsonable, run_key
-from .training import Config, fit, fit_baselines, mae, r2_score, split_indices
+from .baselines import fit_baselines
+from .config import Config
+from .metrics import mae, r2_score
+from .splits import TRAIN_SIZES, robustness_splits, split_indices
+from .training import fit
 
 __all__ = [
     "PAPER_AUGMENTATIONS",
@@ -50,7 +54,6 @@ __all__ = [
     "robustness",
     "robustness_methods",
     "robustness_main_methods",
-    "robustness_splits",
     "robustness_summary",
     "robustness_effects",
     "run_configs",
@@ -122,7 +125,7 @@ def run_configs(
     ensembles of at most ``members_per_fit`` members (default: all at once). ``on_fit``
     is called with the runs of each finished ensemble, after they are stored.
     ``evaluate(result)``: extra fields for each member of a finished
-    :class:`hsaug.training.FitResult` (a list of dicts, members in its order), stored
+    :class:`hsaug.results.FitResult` (a list of dicts, members in its order), stored
     with the runs; describe what it computes in ``key_extra`` (added to every run's key),
     so that changing it recomputes rather than reuses.
     ``train``: the keyword arguments of :func:`hsaug.training.fit` (epochs, batch_size, …).
@@ -419,8 +422,6 @@ def write_json(result: dict, path: str | Path, **extra: Any) -> Path:
 # -- robustness: train clean, test under nuisances ---------------------------------------------------
 #: Contrastive losses the robustness protocol compares at the authors' α and r.
 ROBUSTNESS_LOSSES = ("ball", "supcon", "bce", "rnc")
-#: Training-set sizes of the protocol (None: the whole training part of the split).
-TRAIN_SIZES = (100, 300, 1000, 3000, None)
 
 
 def robustness_methods(
@@ -437,7 +438,7 @@ def robustness_methods(
     ``mlp + aug`` (MSE on the batch and on its augmented views, no contrastive term), each
     of ``losses`` at (``alpha``, ``r``) (named e.g. ``"ball α=0.001 r=0.03"``), and the ball
     loss at every other (α, r) of ``(alpha, *alphas)`` × ``(r, *rs)``. ``augmentation``:
-    what :class:`hsaug.training.Config` accepts ("a+b": one drawn per batch)."""
+    what :class:`hsaug.config.Config` accepts ("a+b": one drawn per batch)."""
     def named(loss: str, a: float, radius: float) -> Config:
         return Config(augmentation, alpha=a, r=radius, tau=tau, loss=loss, name=f"{loss} α={a:g} r={radius:g}")
 
@@ -454,27 +455,6 @@ def robustness_main_methods(result: xr.Dataset, *, alpha: float = 0.001, r: floa
     loss's α × r grid, of which only (``alpha``, ``r``) and the names in ``also`` stay."""
     keep = {f"ball α={alpha:g} r={r:g}", *also}
     return [m for m in map(str, result["method"].values) if not m.startswith("ball α=") or m in keep]
-
-
-def robustness_splits(n: int, train_sizes: Sequence[int | None] = TRAIN_SIZES, *, val_fraction: float = 0.1,
-                      test_fraction: float = 0.1, split_seed: int = 0, split: dict | None = None
-                      ) -> dict[int, dict[str, np.ndarray]]:
-    """``{size: {"train", "val", "test"}}``: one validation and test part for every size
-    (``split``, or :func:`hsaug.training.split_indices`), training rows the first ``size``
-    of a seeded shuffle of the training part (nested: a smaller set is part of every
-    larger one). ``None`` in ``train_sizes`` is the whole training part; larger sizes
-    raise ``ValueError``."""
-    base = ({k: np.asarray(split.get(k, []), dtype=np.int64).ravel() for k in ("train", "val", "test")}
-            if split is not None else split_indices(n, val_fraction, test_fraction, split_seed))
-    order = np.random.default_rng(split_seed).permutation(base["train"])
-    out = {}
-    for size in train_sizes:
-        size = order.size if size is None else int(size)
-        if not 1 <= size <= order.size:
-            raise ValueError(f"train_sizes must be from 1 to the {order.size} training spectra (or None for "
-                             f"all); got {size}")
-        out[size] = {"train": np.sort(order[:size]), "val": base["val"], "test": base["test"]}
-    return dict(sorted(out.items()))
 
 
 def _cell_scores(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -529,9 +509,9 @@ def robustness(
     ``nuisances``: names (default all); those the data cannot support (physics on
     non-reflectance, endmember variability without a scene) are skipped and listed in
     ``attrs["skipped"]``. ``strengths``: per nuisance, the sweep (default its own).
-    ``methods``: named :class:`hsaug.training.Config` s (default
+    ``methods``: named :class:`hsaug.config.Config` s (default
     :func:`robustness_methods`); ``linear``: ridge / PLS from
-    :func:`hsaug.training.fit_baselines`. ``train_sizes``: see :func:`robustness_splits`;
+    :func:`hsaug.baselines.fit_baselines`. ``train_sizes``: see :func:`robustness_splits`;
     sizes above the training part are dropped (listed in ``attrs["notes"]``).
     Every method sees the same splits, seeds and perturbed test spectra: seed ``s`` fixes
     the model's initialisation, order and augmentation and the nuisances' random draws.

@@ -25,13 +25,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from . import experiments, synthetic
+from .splits import fold_split
 
 __all__ = ["SETTINGS", "REAL_SETTINGS", "settings", "load_data", "synthetic_datasets", "reproduce_table",
-           "reproduce_fig3", "reproduce_real", "fold_split", "PHYSICS", "ROBUSTNESS_SETTINGS",
+           "reproduce_fig3", "reproduce_real", "PHYSICS", "ROBUSTNESS_SETTINGS",
            "reproduce_robustness", "robustness_augmentation", "reproduce_sweep", "SWEEP_GRID"]
 
 #: Full and quick protocol settings for the synthetic targets.
@@ -210,20 +210,6 @@ def reproduce_fig3(
                "outputs": [str(o) for o in errors["output"].values]}
     experiments.write_json(summary, out / "fig3.json")
     return errors
-
-
-def fold_split(ds: xr.Dataset, test_fold: int = 1, val_fold: int = 2) -> dict[str, list[int]] | None:
-    """Row indices from a dataset's predefined ``folds`` coordinate (LimeSoDa): test = one
-    fold, validation = another, training = the rest; None when the data carry no folds."""
-    if "folds" not in ds.coords:
-        return None
-    folds = np.asarray(ds["folds"].values)
-    if test_fold not in folds or val_fold not in folds or test_fold == val_fold:
-        raise ValueError(f"test_fold and val_fold must be two different folds of {sorted(set(folds.tolist()))}; "
-                         f"got {test_fold!r} and {val_fold!r}")
-    rows = np.arange(folds.size)
-    return {"train": rows[(folds != test_fold) & (folds != val_fold)].tolist(),
-            "val": rows[folds == val_fold].tolist(), "test": rows[folds == test_fold].tolist()}
 
 
 def reproduce_real(

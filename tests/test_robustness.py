@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hsaug import augment, experiments, nuisances, synthetic, training
-from hsaug.training import Config
+from hsaug import augment, experiments, nuisances, splits, synthetic, training
+from hsaug.config import Config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -86,17 +86,17 @@ def test_requirements_and_bad_input(scene):
 
 # -- the protocol --------------------------------------------------------------------------------
 def test_splits_are_nested_and_never_touch_test_or_validation_rows():
-    splits = experiments.robustness_splits(1000, [50, 200, None], split_seed=3)
-    assert list(splits) == [50, 200, 800]
-    test, val = set(splits[800]["test"]), set(splits[800]["val"])
+    parts = splits.robustness_splits(1000, [50, 200, None], split_seed=3)
+    assert list(parts) == [50, 200, 800]
+    test, val = set(parts[800]["test"]), set(parts[800]["val"])
     previous: set = set()
-    for size, part in splits.items():
+    for size, part in parts.items():
         train = set(part["train"])
         assert len(train) == size and not train & test and not train & val and previous <= train
         assert set(part["test"]) == test and set(part["val"]) == val
         previous = train
     with pytest.raises(ValueError, match="train_sizes must be from 1 to the 800"):
-        experiments.robustness_splits(1000, [900])
+        splits.robustness_splits(1000, [900])
 
 
 def test_protocol_trains_only_on_training_rows_and_zero_strength_is_the_clean_score(scene, tmp_path,
@@ -107,7 +107,7 @@ def test_protocol_trains_only_on_training_rows_and_zero_strength_is_the_clean_sc
                                  strengths={"noise": (0.0, 0.1), "calibration_shift": (0.0, 10.0)}, **TINY)
     assert list(res["method"].values) == ["mlp", "mlp + aug", "ball", "ridge", "pls"]
     assert list(res["train_size"].values) == [40, 181] and res.sizes["seed"] == 2
-    test = set(experiments.robustness_splits(225, [None])[181]["test"])
+    test = set(splits.robustness_splits(225, [None])[181]["test"])
     assert len(seen) == 2 and all(not set(s["train"]) & test for s in seen)
     assert sorted(len(s["train"]) for s in seen) == [40, 181]
     r2 = res["r2"].values
