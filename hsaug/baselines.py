@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .config import TrainSettings
 from .metrics import METRICS, r2_score, regression_metrics
 from .splits import resolve_split
 from .training import load_training_data
@@ -21,12 +22,13 @@ def fit_baselines(
     wavelength: Any = None,
     *,
     methods: Sequence[str] = ("ridge", "pls"),
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    split_seed: int = 0,
-    split: dict[str, Any] | None = None,
+    settings: TrainSettings | None = None,
+    **overrides: Any,
 ) -> dict[str, dict[str, Any]]:
-    """Ridge and PLS regression (scikit-learn) on the same split as :func:`fit`.
+    """Ridge and PLS regression (scikit-learn) on the same split as :func:`hsaug.training.fit`.
+
+    The split is that of ``settings`` (:class:`hsaug.config.TrainSettings`, with any of its
+    fields in ``overrides``, e.g. ``split=``); the other settings play no role here.
 
     Ridge: spectra standardised per band, ``alpha`` chosen from ``RIDGE_ALPHAS``; PLS
     (``scale=True``): ``n_components`` from ``PLS_COMPONENTS`` (≤ bands, < training rows).
@@ -43,8 +45,10 @@ def fit_baselines(
     known = ("ridge", "pls")
     if isinstance(methods, str) or any(m not in known for m in methods):
         raise ValueError(f"methods must be a list drawn from {list(known)}; got {methods!r}")
+    settings = TrainSettings.build(settings, **overrides)
     x, y, _, _ = load_training_data(data, target, wavelength)
-    parts = resolve_split(x.shape[0], split, val_fraction, test_fraction, split_seed)
+    parts = resolve_split(x.shape[0], settings.split, settings.val_fraction, settings.test_fraction,
+                          settings.split_seed)
     xn, yn = x.double().numpy(), y.double().numpy()
     tr, va, te = parts["train"], parts["val"], parts["test"]
     sel_x, sel_y = (xn[va], yn[va]) if va.size else (xn[tr], yn[tr])

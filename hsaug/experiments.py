@@ -40,9 +40,9 @@ from .nuisances import names as nuisance_names
 from .spectra import check_dataset
 from .store import ResultStore, _jsonable, run_key
 from .baselines import fit_baselines
-from .config import Config
+from .config import Config, TrainSettings
 from .metrics import mae, r2_score
-from .splits import TRAIN_SIZES, robustness_splits, split_indices
+from .splits import TRAIN_SIZES, resolve_split, robustness_splits
 from .training import fit
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "sweep",
     "robustness",
     "robustness_methods",
+    "robustness_method_name",
     "robustness_main_methods",
     "robustness_summary",
     "robustness_effects",
@@ -65,10 +66,6 @@ __all__ = [
 PAPER_AUGMENTATIONS = ("band_erasure", "band_permutation", "nearest_neighbor", "scattering", "atmospheric",
                        "flip", "elastic", "shift")
 
-_TRAIN_KEYS = ("epochs", "batch_size", "lr", "val_fraction", "test_fraction", "split_seed", "split", "patience",
-               "feature_widths", "head_widths")
-
-
 def dataset_fingerprint(ds: xr.Dataset) -> str:
     """sha1 (16 hex digits) of a dataset's spectra, targets and wavelengths: results are
     only reused for exactly the same data."""
@@ -78,76 +75,59 @@ def dataset_fingerprint(ds: xr.Dataset) -> str:
     return h.hexdigest()[:16]
 
 
-def _seed_list(seeds: int | Sequence[int]) -> list[int]:
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds must be a positive number of seeds or a list of seeds; got {seeds!r}")
-        return list(range(int(seeds)))
-    out = [int(s) for s in seeds]
-    if not out:
-        raise ValueError("seeds must not be empty")
-    return out
-
-
-def _train_settings(kw: dict) -> dict:
-    unknown = set(kw) - set(_TRAIN_KEYS)
-    if unknown:
-        raise ValueError(f"unknown training setting(s) {sorted(unknown)}; accepted: {list(_TRAIN_KEYS)}")
-    settings = {"epochs": 100, "batch_size": 32, "lr": 1e-3, "val_fraction": 0.1, "test_fraction": 0.1,
-                "split_seed": 0, "patience": None}
-    settings.update(kw)
-    if settings.get("split") is not None:  # explicit row indices (e.g. predefined folds), JSON-able
-        settings["split"] = {k: [int(i) for i in np.asarray(v).ravel()] for k, v in settings["split"].items()}
-    return settings
+def _prologue(dataset: xr.Dataset, settings: TrainSettings | None) -> tuple[xr.Dataset, TrainSettings]:
+    """Every protocol's first step: the checked dataset and the settings (defaults when None)."""
+    return check_dataset(dataset), TrainSettings.build(settings)
 
 
 def run_configs(
     dataset: xr.Dataset,
     configs: Sequence[Config],
-    seeds: int | Sequence[int] = 5,
+    settings: TrainSettings | None = None,
     *,
     experiment: str = "runs",
     results_dir: str | Path | None = None,
     members_per_fit: int | None = None,
-    device: str = "cpu",
     progress: bool = True,
     keep_predictions: bool = False,
     on_fit: Callable[[list[dict]], None] | None = None,
     evaluate: Callable[[Any], list[dict]] | None = None,
     key_extra: dict | None = None,
-    **train: Any,
 ) -> list[dict]:
     """Train every (configuration, seed) not yet in ``results_dir``; return all runs.
 
     Each run is ``{"config", "seed", "metrics", "history", "epochs_trained", ...}`` (and
     ``"predictions"`` (N_test, s) with ``keep_predictions``), in the order
-    ``[(c, s) for c in configs for s in seeds]``. Missing runs are trained as batched
+    ``[(c, s) for c in configs for s in settings.seeds]``. Missing runs are trained as batched
     ensembles of at most ``members_per_fit`` members (default: all at once). ``on_fit``
     is called with the runs of each finished ensemble, after they are stored.
     ``evaluate(result)``: extra fields for each member of a finished
     :class:`hsaug.results.FitResult` (a list of dicts, members in its order), stored
     with the runs; describe what it computes in ``key_extra`` (added to every run's key),
     so that changing it recomputes rather than reuses.
-    ``train``: the keyword arguments of :func:`hsaug.training.fit` (epochs, batch_size, …).
+    ``settings``: how every run trains (:class:`hsaug.config.TrainSettings`; its seeds).
     """
-    ds = check_dataset(dataset)
-    settings = _train_settings(train)
-    seed_list = _seed_list(seeds)
+    ds, settings = _prologue(dataset, settings)
+    seed_list = list(settings.seeds)
     if members_per_fit is not None and members_per_fit < 1:
         raise ValueError(f"members_per_fit must be a positive number of models; got {members_per_fit!r}")
     store = ResultStore(results_dir, experiment)
     fingerprint = dataset_fingerprint(ds)
 
     def key(cfg: Config, seed: int) -> dict:
-        return {"dataset": fingerprint, "config": cfg.to_dict(), "seed": seed, "train": settings,
+        return {"dataset": fingerprint, "config": cfg.to_dict(), "seed": seed, "train": settings.run_key,
                 "predictions": keep_predictions, **({"extra": key_extra} if key_extra else {})}
 
     # every run by its key: stored ones read once, the rest trained below
     runs: dict[str, dict | None] = {}
     for c in configs:
         for s in seed_list:
-            runs[run_key(key(c, s))] = store.get(key(c, s))
+            runs[run_key(key(c, s))] = store.get(key(c, s), required=("metrics",))
     todo = [(c, s) for c in configs for s in seed_list if runs[run_key(key(c, s))] is None]
+    reused = len(configs) * len(seed_list) - len(todo)
+    if reused and progress:
+        print(f"{experiment}: {reused} of {reused + len(todo)} runs reused from {store.folder}; "
+              f"{len(todo)} to train", flush=True)
     # group missing members by configuration, then cut into ensembles of <= members_per_fit
     chunk = members_per_fit or max(1, len(todo))
     for start in range(0, len(todo), chunk):
@@ -158,8 +138,7 @@ def run_configs(
             groups.setdefault(tuple(s for c, s in batch if c == cfg), []).append(cfg)
         finished = []
         for group_seeds, group_cfgs in groups.items():
-            result = fit(ds, configs=group_cfgs, seeds=list(group_seeds), device=device, progress=progress,
-                         **settings)
+            result = fit(ds, configs=group_cfgs, settings=settings.replace(seeds=group_seeds), progress=progress)
             extra = evaluate(result) if evaluate is not None else [{}] * result.n_members
             for m in range(result.n_members):
                 run = result.member_dict(m, predictions=keep_predictions)
@@ -188,15 +167,15 @@ def _summarise(name: str, runs: list[dict], **extra: Any) -> dict:
                       "epochs_trained": r.get("epochs_trained")} for r in runs], **extra}
 
 
-def _baseline_rows(ds: xr.Dataset, methods: Sequence[str], settings: dict, results_dir: Any) -> list[dict]:
+def _baseline_rows(ds: xr.Dataset, methods: Sequence[str], settings: TrainSettings, results_dir: Any) -> list[dict]:
     if not methods:
         return []
     store = ResultStore(results_dir, "baselines")
-    split = {k: settings.get(k) for k in ("val_fraction", "test_fraction", "split_seed", "split")}
+    split = {k: settings.run_key.get(k) for k in ("val_fraction", "test_fraction", "split_seed", "split")}
     key = {"dataset": dataset_fingerprint(ds), "methods": list(methods), **split}
     res = store.get(key)
     if res is None:
-        res = fit_baselines(ds, methods=methods, **split)
+        res = fit_baselines(ds, methods=methods, settings=settings)
         res = {m: {k: v for k, v in r.items() if k not in ("predictions", "estimator")} for m, r in res.items()}
         store.put(key, res)
     return [{"name": m, "r2_mean": r["test_r2"], "r2_std": None, "mae_mean": r["test_mae"], "mae_std": None,
@@ -204,17 +183,17 @@ def _baseline_rows(ds: xr.Dataset, methods: Sequence[str], settings: dict, resul
             for m, r in res.items()]
 
 
-def _protocol(ds: xr.Dataset, seeds: list[int], settings: dict, cfg: dict) -> dict:
+def _protocol(ds: xr.Dataset, settings: TrainSettings, cfg: dict) -> dict:
     return {"n_samples": int(ds.sizes["sample"]), "n_bands": int(ds.sizes["wavelength"]),
-            "outputs": [str(o) for o in ds["output"].values], "seeds": len(seeds),
-            **{k: settings[k] for k in ("epochs", "batch_size", "lr", "patience")}, **cfg}
+            "outputs": [str(o) for o in ds["output"].values], "seeds": len(settings.seeds),
+            **{k: getattr(settings, k) for k in ("epochs", "batch_size", "lr", "patience")}, **cfg}
 
 
 def compare_augmentations(
     dataset: xr.Dataset,
     augmentations: Sequence[Any] = PAPER_AUGMENTATIONS,
     *,
-    seeds: int | Sequence[int] = 5,
+    settings: TrainSettings | None = None,
     alpha: float = 0.001,
     r: float = 0.03,
     tau: float = 1.0,
@@ -222,10 +201,8 @@ def compare_augmentations(
     baselines: Sequence[str] = ("ridge", "pls"),
     results_dir: str | Path | None = None,
     members_per_fit: int | None = None,
-    device: str = "cpu",
     progress: bool = True,
     on_fit: Callable[[list[dict]], None] | None = None,
-    **train: Any,
 ) -> dict:
     """Table 1/2 protocol: the MLP without contrastive loss, then MSE + α·contrastive with
     each augmentation; mean ± std over seeds of test R² and MAE (data units), plus ridge
@@ -233,23 +210,21 @@ def compare_augmentations(
     ensemble unless ``members_per_fit`` cuts it into smaller, separately stored ones;
     ``on_fit(runs)`` is called after each ensemble is stored.
     """
-    ds = check_dataset(dataset)
-    settings = _train_settings(train)
-    seed_list = _seed_list(seeds)
+    ds, settings = _prologue(dataset, settings)
+    seed_list = list(settings.seeds)
     for a in augmentations:
         augment.build(a)  # unknown names fail here, before any training
     configs = [Config.baseline()] + [Config(augmentation=a, alpha=alpha, r=r, tau=tau, loss=loss)
                                      for a in augmentations]
-    runs = run_configs(ds, configs, seed_list, experiment="compare", results_dir=results_dir,
-                       members_per_fit=members_per_fit, device=device, progress=progress, on_fit=on_fit,
-                       **settings)
+    runs = run_configs(ds, configs, settings, experiment="compare", results_dir=results_dir,
+                       members_per_fit=members_per_fit, progress=progress, on_fit=on_fit)
     rows = []
     for i, cfg in enumerate(configs):
         rows.append(_summarise(cfg.label, runs[i * len(seed_list):(i + 1) * len(seed_list)]))
     rows += _baseline_rows(ds, baselines, settings, results_dir)
     units = ds["target"].attrs.get("units", "")
     return {"kind": "comparison", "rows": rows, "mae_unit": units if isinstance(units, str) else ", ".join(units),
-            "protocol": _protocol(ds, seed_list, settings, {"alpha": alpha, "r": r, "tau": tau, "loss": loss})}
+            "protocol": _protocol(ds, settings, {"alpha": alpha, "r": r, "tau": tau, "loss": loss})}
 
 
 def best_single(comparison: dict) -> str:
@@ -267,16 +242,14 @@ def greedy_combination(
     start: str | None = None,
     comparison: dict | None = None,
     max_size: int = 4,
-    seeds: int | Sequence[int] = 5,
+    settings: TrainSettings | None = None,
     alpha: float = 0.001,
     r: float = 0.03,
     tau: float = 1.0,
     loss: str = "ball",
     results_dir: str | Path | None = None,
     members_per_fit: int | None = None,
-    device: str = "cpu",
     progress: bool = True,
-    **train: Any,
 ) -> dict:
     """Table 3/4 protocol: start from the best single augmentation, then at each step add
     the candidate whose combination (one member drawn per batch, the authors' loop)
@@ -285,11 +258,10 @@ def greedy_combination(
     ``start`` defaults to the best of ``comparison`` (run with the same settings when not
     given; stored runs are reused). ΔR² is reported as measured, negative included.
     """
-    ds = check_dataset(dataset)
-    settings = _train_settings(train)
-    seed_list = _seed_list(seeds)
-    common = dict(seeds=seed_list, alpha=alpha, r=r, tau=tau, loss=loss, results_dir=results_dir,
-                  members_per_fit=members_per_fit, device=device, progress=progress, **settings)
+    ds, settings = _prologue(dataset, settings)
+    seed_list = list(settings.seeds)
+    common = dict(settings=settings, alpha=alpha, r=r, tau=tau, loss=loss, results_dir=results_dir,
+                  members_per_fit=members_per_fit, progress=progress)
     if start is None:
         if comparison is None:
             comparison = compare_augmentations(ds, candidates, baselines=(), **common)
@@ -313,7 +285,7 @@ def greedy_combination(
         rows.append({"augmentations": list(chosen), "r2_mean": best["r2_mean"], "r2_std": best["r2_std"],
                      "delta_r2": best["r2_mean"] - rows[-1]["r2_mean"]})
     return {"kind": "greedy", "rows": rows, "steps": steps,
-            "protocol": _protocol(ds, seed_list, settings, {"alpha": alpha, "r": r, "tau": tau, "loss": loss,
+            "protocol": _protocol(ds, settings, {"alpha": alpha, "r": r, "tau": tau, "loss": loss,
                                                             "start": start})}
 
 
@@ -321,15 +293,13 @@ def error_distribution(
     dataset: xr.Dataset,
     augmentation: Any = "shift",
     *,
-    seeds: int | Sequence[int] = 5,
+    settings: TrainSettings | None = None,
     alpha: float = 0.001,
     r: float = 0.03,
     tau: float = 1.0,
     loss: str = "ball",
     results_dir: str | Path | None = None,
-    device: str = "cpu",
     progress: bool = True,
-    **train: Any,
 ) -> xr.Dataset:
     """Fig. 3's data: test-set prediction errors (prediction − target, data units) of the
     MLP without and with the contrastive term, for the same seeds and split.
@@ -337,15 +307,13 @@ def error_distribution(
     Returns a Dataset with ``error`` (method, seed, test_sample, output), ``target``
     (test_sample, output) and per-method ``mean_error`` / ``mean_abs_error`` (method, output).
     """
-    ds = check_dataset(dataset)
-    settings = _train_settings(train)
-    seed_list = _seed_list(seeds)
+    ds, settings = _prologue(dataset, settings)
+    seed_list = list(settings.seeds)
     configs = [Config.baseline(), Config(augmentation=augmentation, alpha=alpha, r=r, tau=tau, loss=loss)]
-    runs = run_configs(ds, configs, seed_list, experiment="errors", results_dir=results_dir, device=device,
-                       progress=progress, keep_predictions=True, **settings)
-    split = (np.asarray(settings["split"]["test"]) if settings.get("split") is not None else
-             split_indices(ds.sizes["sample"], settings["val_fraction"], settings["test_fraction"],
-                           settings["split_seed"])["test"])
+    runs = run_configs(ds, configs, settings, experiment="errors", results_dir=results_dir, progress=progress,
+                       keep_predictions=True)
+    split = resolve_split(ds.sizes["sample"], settings.split, settings.val_fraction, settings.test_fraction,
+                          settings.split_seed)["test"]
     target = ds["target"].values[split]
     pred = np.array([run["predictions"] for run in runs], dtype=float).reshape(
         len(configs), len(seed_list), len(split), -1)
@@ -356,7 +324,7 @@ def error_distribution(
          "target": (("test_sample", "output"), target)},
         coords={"method": methods, "seed": seed_list, "test_sample": split, "output": ds["output"].values},
         attrs={"augmentation": configs[1].label, "alpha": alpha, "r": r, "tau": tau, "loss": loss,
-               **{k: str(v) for k, v in settings.items()}},
+               **{k: str(v) for k, v in settings.run_key.items()}},
     )
     out["mean_error"] = out["error"].mean(("seed", "test_sample"))
     out["mean_abs_error"] = abs(out["error"]).mean(("seed", "test_sample"))
@@ -369,21 +337,18 @@ def sweep(
     *,
     alphas: Sequence[float] = (0.0, 0.001, 0.01, 0.1, 1.0),
     rs: Sequence[float] = (0.01, 0.03, 0.1, 0.3),
-    seeds: int | Sequence[int] = 3,
+    settings: TrainSettings | None = None,
     tau: float = 1.0,
     loss: str = "ball",
     results_dir: str | Path | None = None,
     members_per_fit: int | None = None,
-    device: str = "cpu",
     progress: bool = True,
-    **train: Any,
 ) -> xr.Dataset:
     """Test R² over a grid of α (eq. 9) and r (eq. 7) for one augmentation, mean and std
     over seeds: ``r2_mean`` / ``r2_std`` (alpha, r). α = 0 is the MLP without the
     contrastive term (then r plays no role and one run per seed serves the whole row)."""
-    ds = check_dataset(dataset)
-    settings = _train_settings(train)
-    seed_list = _seed_list(seeds)
+    ds, settings = _prologue(dataset, settings)
+    seed_list = list(settings.seeds)
     configs, index = [], {}
     for a in alphas:
         for radius in rs:
@@ -392,8 +357,8 @@ def sweep(
             if cfg not in index:
                 index[cfg] = len(configs)
                 configs.append(cfg)
-    runs = run_configs(ds, configs, seed_list, experiment="sweep", results_dir=results_dir,
-                       members_per_fit=members_per_fit, device=device, progress=progress, **settings)
+    runs = run_configs(ds, configs, settings, experiment="sweep", results_dir=results_dir,
+                       members_per_fit=members_per_fit, progress=progress)
     r2 = np.array([r["metrics"]["test_r2"] for r in runs]).reshape(len(configs), len(seed_list))
     grid = np.empty((len(alphas), len(rs), len(seed_list)))
     for i, a in enumerate(alphas):
@@ -407,7 +372,7 @@ def sweep(
          "r2_std": (("alpha", "r"), grid.std(-1, ddof=1) if len(seed_list) > 1 else np.zeros(grid.shape[:2]))},
         coords={"alpha": list(alphas), "r": list(rs), "seed": seed_list},
         attrs={"augmentation": str(augmentation), "tau": tau, "loss": loss,
-               **{k: str(v) for k, v in settings.items()}},
+               **{k: str(v) for k, v in settings.run_key.items()}},
     )
 
 
@@ -422,6 +387,11 @@ def write_json(result: dict, path: str | Path, **extra: Any) -> Path:
 # -- robustness: train clean, test under nuisances ---------------------------------------------------
 #: Contrastive losses the robustness protocol compares at the authors' α and r.
 ROBUSTNESS_LOSSES = ("ball", "supcon", "bce", "rnc")
+
+
+def robustness_method_name(loss: str, alpha: float, r: float) -> str:
+    """The name :func:`robustness_methods` gives a contrastive method, e.g. ``"ball α=0.001 r=0.03"``."""
+    return f"{loss} α={alpha:g} r={r:g}"
 
 
 def robustness_methods(
@@ -440,7 +410,8 @@ def robustness_methods(
     loss at every other (α, r) of ``(alpha, *alphas)`` × ``(r, *rs)``. ``augmentation``:
     what :class:`hsaug.config.Config` accepts ("a+b": one drawn per batch)."""
     def named(loss: str, a: float, radius: float) -> Config:
-        return Config(augmentation, alpha=a, r=radius, tau=tau, loss=loss, name=f"{loss} α={a:g} r={radius:g}")
+        return Config(augmentation, alpha=a, r=radius, tau=tau, loss=loss,
+                      name=robustness_method_name(loss, a, radius))
 
     out = [Config.baseline("mlp"), Config(augmentation, alpha=0.0, mse_on_views=True, name="mlp + aug")]
     out += [named(loss, alpha, r) for loss in losses]
@@ -453,7 +424,7 @@ def robustness_main_methods(result: xr.Dataset, *, alpha: float = 0.001, r: floa
                             also: Sequence[str] = ()) -> list[str]:
     """The methods of a :func:`robustness` result worth one curve each: all but the ball
     loss's α × r grid, of which only (``alpha``, ``r``) and the names in ``also`` stay."""
-    keep = {f"ball α={alpha:g} r={r:g}", *also}
+    keep = {robustness_method_name("ball", alpha, r), *also}
     return [m for m in map(str, result["method"].values) if not m.startswith("ball α=") or m in keep]
 
 
@@ -496,12 +467,10 @@ def robustness(
     methods: Sequence[Config] | None = None,
     linear: Sequence[str] = ("ridge", "pls"),
     train_sizes: Sequence[int | None] = TRAIN_SIZES,
-    seeds: int | Sequence[int] = 5,
+    settings: TrainSettings | None = None,
     results_dir: str | Path | None = None,
     members_per_fit: int | None = None,
-    device: str = "cpu",
     progress: bool = True,
-    **train: Any,
 ) -> xr.Dataset:
     """Train on clean spectra; score every model on the test part under each nuisance of
     :mod:`hsaug.nuisances` at each strength, for every training-set size and seed.
@@ -522,9 +491,8 @@ def robustness(
     named by the ``nuisance`` and ``strength`` coordinates. :func:`robustness_summary`
     turns it into means and 95 % intervals.
     """
-    ds = check_dataset(dataset)
-    settings = _train_settings(train)
-    seed_list = _seed_list(seeds)
+    ds, settings = _prologue(dataset, settings)
+    seed_list = list(settings.seeds)
     cells, skipped = _robustness_cells(ds, nuisances, strengths)
     configs = robustness_methods() if methods is None else [c if isinstance(c, Config) else Config(**c)
                                                              for c in methods]
@@ -534,8 +502,7 @@ def robustness(
     if isinstance(linear, str) or any(m not in ("ridge", "pls") for m in linear):
         raise ValueError(f"linear must be a list drawn from ['ridge', 'pls']; got {linear!r}")
 
-    split_args = {"split": settings.get("split"),
-                  **{k: settings[k] for k in ("val_fraction", "test_fraction", "split_seed")}}
+    split_args = {k: getattr(settings, k) for k in ("split", "val_fraction", "test_fraction", "split_seed")}
     available = next(iter(robustness_splits(ds.sizes["sample"], [None], **split_args)))
     notes = []
     sizes = [s for s in train_sizes if s is None or int(s) <= available]
@@ -581,9 +548,9 @@ def robustness(
     key_extra = {"robustness_cells": [[n, v] for n, v in cells]}
     linear_store = ResultStore(results_dir, "robustness_linear")
     for k, (size, split) in enumerate(splits.items()):
-        runs = run_configs(ds, configs, seed_list, experiment="robustness", results_dir=results_dir,
-                           members_per_fit=members_per_fit, device=device, progress=progress, evaluate=evaluate,
-                           key_extra=key_extra, **{**settings, "split": split})
+        runs = run_configs(ds, configs, settings.replace(split=split), experiment="robustness",
+                           results_dir=results_dir, members_per_fit=members_per_fit, progress=progress,
+                           evaluate=evaluate, key_extra=key_extra)
         for i, run in enumerate(runs):
             c, j = divmod(i, len(seed_list))
             r2[c, k, j], err[c, k, j] = run["robustness"]["r2"], run["robustness"]["mae"]
@@ -603,7 +570,7 @@ def robustness(
             for i, method in enumerate(linear):
                 r2[len(configs) + i, k], err[len(configs) + i, k] = stored[method]["r2"], stored[method]["mae"]
 
-    protocol = {**{k: v for k, v in settings.items() if k != "split"}, "seeds": seed_list,
+    protocol = {**{k: v for k, v in settings.run_key.items() if k != "split"}, "seeds": seed_list,
                 "n_test": int(test_rows.size), "dataset": fingerprint,
                 "methods": {c.label: c.to_dict() for c in configs}}
     return xr.Dataset(

@@ -50,10 +50,10 @@ import xarray as xr
 
 from . import augment
 from .augment import Augmentation, Compose, OneOf
-from .config import Config, as_config
-from .losses import LOSSES, LabelScaling, check_positive, loss_names
+from .config import Config, TrainSettings, as_config, resolve_device
+from .losses import LOSSES, LabelScaling, loss_names
 from .metrics import METRICS, mae, r2_score, regression_metrics
-from .models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble, check_widths
+from .models import MLPEnsemble
 from .results import HISTORY_KEYS, FitResult
 from .spectra import _describe, as_spectra, check_wavelength, dataset_tensors
 from .splits import member_generators, resolve_split
@@ -189,8 +189,11 @@ def load_training_data(data: Any, target: Any, wavelength: Any) -> tuple[torch.T
         raise ValueError("wavelength [nm] is required with spectra that are not a DataArray; got None")
     x = as_spectra(data, name="spectra", dtype=torch.float32)
     wl = check_wavelength(wavelength, x.shape[1])
-    y = torch.as_tensor(np.asarray(target.detach().cpu() if isinstance(target, torch.Tensor) else target,
-                                   dtype=np.float32))
+    try:
+        y = torch.as_tensor(np.asarray(target.detach().cpu() if isinstance(target, torch.Tensor) else target,
+                                       dtype=np.float32))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"target must hold numbers (N,) or (N, s); got {_describe(target)} ({err})") from None
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2:
@@ -201,28 +204,6 @@ def load_training_data(data: Any, target: Any, wavelength: Any) -> tuple[torch.T
         bad = int((~torch.isfinite(y)).any(dim=1).sum())
         raise ValueError(f"target must be finite; {bad} rows contain NaN or inf")
     return x.cpu(), y, wl, [f"target_{i}" for i in range(y.shape[1])]
-
-
-def _device(device: Any) -> torch.device:
-    if device is None:
-        return torch.device("cpu")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got {device!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use 'cpu' or 'auto'")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got {device!r}")
-    return dev
-
-
-def _positive_int(value: Any, name: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} ({what}) must be a positive integer; got {value!r}")
-    return int(value)
 
 
 # -- training --------------------------------------------------------------------------------------
@@ -249,65 +230,50 @@ def fit(
     wavelength: Any = None,
     *,
     configs: Any = None,
-    seeds: Sequence[int] | int = (0,),
-    epochs: int = 100,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    split_seed: int = 0,
-    split: dict[str, Any] | None = None,
-    patience: int | None = None,
-    feature_widths: Sequence[int] = FEATURE_WIDTHS,
-    head_widths: Sequence[int] = HEAD_WIDTHS,
-    device: Any = "cpu",
+    settings: TrainSettings | None = None,
     progress: bool = True,
     callback: Any = None,
-    threads: int | None = None,
+    **overrides: Any,
 ) -> FitResult:
     """Train every (configuration, seed) pair as one batched ensemble; evaluate on the test set.
 
     ``data``: an ``xarray.Dataset`` with ``spectra`` (sample, wavelength) and ``target``
     (sample, output), or spectra (N, B) with ``target`` (N,) / (N, s) and ``wavelength``
-    (B,) [nm]. ``configs``: a :class:`Config`, a list of them (or dicts of their fields,
-    augmentation specs, None for the baseline); default ``[Config()]`` (shift, eq. 8).
-    ``seeds``: one int or a list of distinct ints. ``epochs`` passes over the training
-    set, in batches of ``batch_size`` (the last one smaller when it does not divide), Adam
-    with learning rate ``lr``. Split: ``split_indices(N, val_fraction, test_fraction,
-    split_seed)``, or an explicit ``split`` dict of row indices. ``patience``: early
-    stopping after that many epochs without a lower validation MSE, per member, keeping
-    its best epoch's weights (needs a validation set). ``device``: "cpu" (default),
-    "cuda", "cuda:N" or "auto" (CUDA when present). ``progress``: a tqdm bar over epochs.
-    ``callback(epoch, metrics)`` is called after every epoch with ``metrics`` mapping each
-    of ``HISTORY_KEYS`` to that epoch's (M,) values, members in the result's order (e.g.
-    :class:`hsaug.widgets.TrainingMonitor`). ``threads``: torch CPU threads while training
-    (restored afterwards; None keeps torch's setting). On a shared or CPU-quota machine
-    (Binder, CI) use 1: with more threads than free cores every parallel op waits for a
-    descheduled thread, and epochs run tens of times slower.
+    (B,) [nm]. ``configs``: a :class:`~hsaug.config.Config`, a list of them (or dicts of
+    their fields, augmentation specs, None for the baseline); default ``[Config()]``
+    (shift, eq. 8). ``settings``: a :class:`~hsaug.config.TrainSettings` (epochs, batch
+    size, lr, seeds, split, patience, widths, device, threads; its defaults otherwise);
+    ``overrides``: any of its fields by name, for a quick call (``fit(ds, epochs=5)``) —
+    here ``seeds=3`` means the one seed 3 (a list gives several). Patience: early stopping
+    per member, keeping its best epoch's weights (needs a validation set). ``progress``: a
+    tqdm bar over epochs. ``callback(epoch, metrics)`` is called after every epoch with
+    ``metrics`` mapping each of ``HISTORY_KEYS`` to that epoch's (M,) values, members in
+    the result's order (e.g. :class:`hsaug.widgets.TrainingMonitor`). ``threads`` (a
+    setting): torch CPU threads while training, restored afterwards; on a shared or
+    CPU-quota machine (Binder, CI) use 1: with more threads than free cores every parallel
+    op waits for a descheduled thread, and epochs run tens of times slower.
+
+    Raises ``FloatingPointError`` naming the member (configuration and seed) and the epoch
+    when a member's training loss turns NaN or infinite (a learning rate or α too large).
     """
+    if isinstance(overrides.get("seeds"), (int, np.integer)) and not isinstance(overrides["seeds"], bool):
+        if overrides["seeds"] < 0:
+            raise ValueError(f"seeds must be one or more non-negative integers; got {overrides['seeds']!r}")
+        overrides["seeds"] = (overrides["seeds"],)  # fit(seeds=3): the seed 3, as before
+    settings = TrainSettings.build(settings, **overrides)
     x_all, y_all, wl, outputs = load_training_data(data, target, wavelength)
     cfgs = [as_config(c) for c in (configs if isinstance(configs, (list, tuple)) else
-                                    [Config() if configs is None else configs])]
+                                   [Config() if configs is None else configs])]
     if not cfgs:
         raise ValueError("configs must hold at least one configuration; got an empty list")
-    seed_list = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
-    if not seed_list or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seed_list):
-        raise ValueError(f"seeds must be one or more non-negative integers; got {seeds!r}")
-    if len(set(int(s) for s in seed_list)) != len(seed_list):
-        raise ValueError(f"seeds must be distinct; got {seeds!r}")
-    epochs = _positive_int(epochs, "epochs", "passes over the training set")
-    batch_size = _positive_int(batch_size, "batch_size", "spectra per batch")
-    lr = float(check_positive(lr, "lr", "the learning rate"))
-    if patience is not None:
-        patience = _positive_int(patience, "patience", "epochs without improvement before stopping")
-    if threads is not None:
-        threads = _positive_int(threads, "threads", "torch CPU threads")
+    seed_list = list(settings.seeds)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable as callback(epoch, metrics); got {callback!r}")
-    fw = check_widths(feature_widths, "feature_widths")
-    hw = check_widths(head_widths, "head_widths", allow_empty=True)
-    dev = _device(device)
-    parts = resolve_split(x_all.shape[0], split, val_fraction, test_fraction, split_seed)
+    fw, hw, batch_size, patience, threads = (settings.feature_widths, settings.head_widths, settings.batch_size,
+                                            settings.patience, settings.threads)
+    dev = resolve_device(settings.device)
+    parts = resolve_split(x_all.shape[0], settings.split, settings.val_fraction, settings.test_fraction,
+                          settings.split_seed)
     n_train = parts["train"].size
     if batch_size > n_train:
         raise ValueError(f"batch_size must be at most the number of training spectra ({n_train}); got {batch_size}")
@@ -320,19 +286,20 @@ def fit(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        trainer = _Trainer(members, x_all, y_all, wl, parts, batch_size=batch_size, lr=lr, fw=fw, hw=hw,
+        trainer = _Trainer(members, x_all, y_all, wl, parts, batch_size=batch_size, lr=settings.lr, fw=fw, hw=hw,
                            device=dev)
-        trainer.train(epochs, patience, progress, callback)
+        trainer.train(settings.epochs, patience, progress, callback)
     finally:
         torch.set_num_threads(before)
-    settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "val_fraction": val_fraction,
-                "test_fraction": test_fraction, "split_seed": split_seed, "patience": patience,
-                "feature_widths": list(fw), "head_widths": list(hw), "device": str(dev),
-                "threads": threads if threads is not None else before,
-                "n_train": int(n_train), "n_val": int(parts["val"].size), "n_test": int(parts["test"].size),
-                "optimizer": "Adam", "regression_loss": "eq. 10: squared error summed over outputs, batch mean",
-                "target_scaling": "per output to [0, 1] by training min/max"}
-    result = trainer.result(cfgs, seed_list, outputs, settings)
+    record = {"epochs": settings.epochs, "batch_size": batch_size, "lr": settings.lr,
+              "val_fraction": settings.val_fraction, "test_fraction": settings.test_fraction,
+              "split_seed": settings.split_seed, "patience": patience,
+              "feature_widths": list(fw), "head_widths": list(hw), "device": str(dev),
+              "threads": threads if threads is not None else before,
+              "n_train": int(n_train), "n_val": int(parts["val"].size), "n_test": int(parts["test"].size),
+              "optimizer": "Adam", "regression_loss": "eq. 10: squared error summed over outputs, batch mean",
+              "target_scaling": "per output to [0, 1] by training min/max"}
+    result = trainer.result(cfgs, seed_list, outputs, record)
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -383,6 +350,7 @@ class _Trainer:
                 self.groups.append((sl, MLPEnsemble(x.shape[1], y.shape[1], sl.stop - sl.start, feature_widths=fw,
                                                     head_widths=hw, init=[g[0] for g in gens[sl]], device=device)))
         self.params = [(p, sl) for sl, model in self.groups for p in model.parameters()]
+        self.lr = lr
         self.opt = _make_optimizer([p for p, _ in self.params], lr, device)
         self.steps = 0
 
@@ -497,6 +465,7 @@ class _Trainer:
                     out = self.step(perms[:, a:b], None if xa is None else xa[:, a - lo:b - lo])
                     sums += torch.stack(out)
             means = (sums / n_batches).cpu().numpy()
+            self._check_finite(means[0], epoch)
             for k, v in zip(("loss", "mse", "contrastive"), means):
                 self.history[k].append(v)
             if has_val:
@@ -541,6 +510,19 @@ class _Trainer:
                     p.copy_(keep)
         elif not has_val:
             self.best_epoch[:] = epoch
+
+    def _check_finite(self, losses: np.ndarray, epoch: int) -> None:
+        """Stop on the first member (internal order) whose mean training loss is NaN or infinite."""
+        bad = ~np.isfinite(losses) & (self.stopped_at == 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            cfg, seed = self.members[i]
+            others = int(bad.sum()) - 1
+            raise FloatingPointError(
+                f"training diverged: member {cfg.label!r} (seed {seed}; alpha={cfg.alpha:g}, r={cfg.r:g}, "
+                f"tau={cfg.tau:g}, loss={cfg.loss!r}) has {'a NaN' if np.isnan(losses[i]) else 'an infinite'} "
+                f"training loss in epoch {epoch}" + (f" ({others} other member(s) too)" if others else "")
+                + f"; lower lr (now {self.lr:g}) or alpha")
 
     def result(self, cfgs: list[Config], seeds: list, outputs: list[str], settings: dict) -> FitResult:
         inv = np.argsort(self.order)  # internal position of each user-order member

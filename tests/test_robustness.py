@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hsaug import augment, experiments, nuisances, splits, synthetic, training
-from hsaug.config import Config
+from hsaug.config import Config, TrainSettings
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -17,7 +17,12 @@ def scene():
     return synthetic.make_scene("paper", n_rows=15, n_cols=15, seed=0)
 
 
-TINY = dict(epochs=2, batch_size=16, progress=False)
+TINY = dict(progress=False)
+
+
+def tiny(seeds, **kw):
+    """Tiny training settings: ``seeds`` seeds, 2 epochs of batches of 16."""
+    return TrainSettings(seeds=seeds, **{"epochs": 2, "batch_size": 16, **kw})
 METHODS = [Config.baseline("mlp"), Config("shift", alpha=0.0, mse_on_views=True, name="mlp + aug"),
            Config("shift", name="ball")]
 
@@ -102,9 +107,9 @@ def test_splits_are_nested_and_never_touch_test_or_validation_rows():
 def test_protocol_trains_only_on_training_rows_and_zero_strength_is_the_clean_score(scene, tmp_path,
                                                                                    monkeypatch):
     seen = []
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: seen.append(k["split"]) or training.fit(*a, **k))
-    res = experiments.robustness(scene, methods=METHODS, train_sizes=(40, None), seeds=2, results_dir=tmp_path,
-                                 strengths={"noise": (0.0, 0.1), "calibration_shift": (0.0, 10.0)}, **TINY)
+    monkeypatch.setattr(experiments, "fit", lambda *a, **k: seen.append(k["settings"].split) or training.fit(*a, **k))
+    res = experiments.robustness(scene, methods=METHODS, train_sizes=(40, None), settings=tiny(2),
+                                 results_dir=tmp_path, strengths={"noise": (0.0, 0.1), "calibration_shift": (0.0, 10.0)}, **TINY)
     assert list(res["method"].values) == ["mlp", "mlp + aug", "ball", "ridge", "pls"]
     assert list(res["train_size"].values) == [40, 181] and res.sizes["seed"] == 2
     test = set(splits.robustness_splits(225, [None])[181]["test"])
@@ -128,7 +133,8 @@ def test_protocol_trains_only_on_training_rows_and_zero_strength_is_the_clean_sc
 
 
 def test_protocol_resumes_after_an_interruption_without_recomputing(scene, tmp_path, monkeypatch):
-    kw = dict(methods=METHODS, train_sizes=(40, None), seeds=[0, 1], nuisances=["noise"], members_per_fit=2, **TINY)
+    kw = dict(methods=METHODS, train_sizes=(40, None), settings=tiny([0, 1]), nuisances=["noise"], members_per_fit=2,
+              **TINY)
     calls = []
 
     def interrupted(*a, **k):
@@ -144,7 +150,7 @@ def test_protocol_resumes_after_an_interruption_without_recomputing(scene, tmp_p
     calls.clear()
     monkeypatch.setattr(experiments, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
     resumed = experiments.robustness(scene, results_dir=tmp_path, **kw)
-    members = sum(len(c["configs"]) * len(c["seeds"]) for c in calls)
+    members = sum(len(c["configs"]) * len(c["settings"].seeds) for c in calls)
     assert members == 3 * 2 * 2 - 4  # only what was missing
     fresh = experiments.robustness(scene, results_dir=tmp_path / "fresh", **kw)
     np.testing.assert_array_equal(resumed["r2"].values, fresh["r2"].values)
@@ -155,7 +161,7 @@ def test_protocol_resumes_after_an_interruption_without_recomputing(scene, tmp_p
 
 def test_unsupported_nuisances_are_skipped_with_the_reason(scene):
     absorb = scene.assign_attrs(quantity="absorbance").drop_vars("endmembers")
-    res = experiments.robustness(absorb, methods=METHODS[:1], linear=(), train_sizes=(None, 5000), seeds=1,
+    res = experiments.robustness(absorb, methods=METHODS[:1], linear=(), train_sizes=(None, 5000), settings=tiny(1),
                                  strengths={"noise": (0.0, 0.05)}, **TINY)
     skipped = json.loads(res.attrs["skipped"])
     assert set(skipped) == {"illumination", "geometry", "endmember_variability"}
@@ -212,7 +218,7 @@ def test_summary_and_paired_effects_by_hand():
 def test_figures_draw_one_curve_per_method_and_panel_per_nuisance(scene):
     from hsaug import viz
 
-    res = experiments.robustness(scene, methods=METHODS[:2], train_sizes=(40, None), seeds=2,
+    res = experiments.robustness(scene, methods=METHODS[:2], train_sizes=(40, None), settings=tiny(2),
                                  nuisances=["noise", "calibration_shift"], **TINY)
     fig = viz.robustness_figure(res)
     assert len(fig.data) == 4 * 2  # 4 methods (2 MLPs, ridge, PLS) x 2 nuisances
