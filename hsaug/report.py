@@ -130,7 +130,7 @@ def robustness_markdown(result, reference: str = "mlp") -> str:
     over seeds) on the clean test set per training-set size, R² under each nuisance per
     strength (largest training set), and each method's paired R² difference from
     ``reference`` (bold where the 95 % interval excludes 0)."""
-    from .experiments import robustness_effects, robustness_summary
+    from .stats import robustness_effects, robustness_summary
     from .nuisances import get as get_nuisance
 
     table = robustness_summary(result)

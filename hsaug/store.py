@@ -16,15 +16,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ResultStore", "run_key", "CorruptRunWarning"]
+__all__ = ["ResultStore", "run_key", "jsonable", "CorruptRunWarning"]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain-JSON version of numpy/torch scalars and arrays, tuples and paths."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, Path):
@@ -34,7 +34,7 @@ def _jsonable(value: Any) -> Any:
 
 def run_key(config: dict) -> str:
     """A short stable key for a configuration: sha1 of its canonical JSON (16 hex digits)."""
-    text = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(jsonable(config), sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -73,7 +73,7 @@ class ResultStore:
         """Write one finished run atomically."""
         if self.root is None:
             return
-        payload = json.dumps({"config": _jsonable(config), "result": _jsonable(result)}, indent=1)
+        payload = json.dumps({"config": jsonable(config), "result": jsonable(result)}, indent=1)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             fh.write(payload)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from hsaug import experiments, report, synthetic, training
+from hsaug.experiments import runner
 from hsaug.config import TrainSettings
 
 
@@ -50,7 +51,7 @@ def test_unknown_augmentation_fails_before_training(scene):
 def test_rerun_trains_nothing(scene, tmp_path, monkeypatch):
     first = experiments.compare_augmentations(scene, ["shift"], settings=tiny(2), results_dir=tmp_path, **TINY)
     calls = []
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
     again = experiments.compare_augmentations(scene, ["shift"], settings=tiny(2), results_dir=tmp_path, **TINY)
     assert calls == [] and again["rows"] == first["rows"]
     # a different setting is a different run
@@ -94,7 +95,7 @@ def test_killed_run_resumes_without_losing_finished_work(tmp_path, monkeypatch):
         trained.append(result.n_members)
         return result
 
-    monkeypatch.setattr(experiments, "fit", counting_fit)
+    monkeypatch.setattr(runner, "fit", counting_fit)
     scene = synthetic.make_scene("paper", n_rows=12, n_cols=12, seed=0)
     res = experiments.compare_augmentations(scene, ["shift", "flip", "elastic"], settings=tiny(2), baselines=(),
                                             members_per_fit=2, results_dir=tmp_path, **TINY)

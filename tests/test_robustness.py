@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hsaug import augment, experiments, nuisances, splits, synthetic, training
+from hsaug import augment, experiments, nuisances, splits, stats, synthetic, training
+from hsaug.experiments import runner
 from hsaug.config import Config, TrainSettings
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -107,7 +108,7 @@ def test_splits_are_nested_and_never_touch_test_or_validation_rows():
 def test_protocol_trains_only_on_training_rows_and_zero_strength_is_the_clean_score(scene, tmp_path,
                                                                                    monkeypatch):
     seen = []
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: seen.append(k["settings"].split) or training.fit(*a, **k))
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: seen.append(k["settings"].split) or training.fit(*a, **k))
     res = experiments.robustness(scene, methods=METHODS, train_sizes=(40, None), settings=tiny(2),
                                  results_dir=tmp_path, strengths={"noise": (0.0, 0.1), "calibration_shift": (0.0, 10.0)}, **TINY)
     assert list(res["method"].values) == ["mlp", "mlp + aug", "ball", "ridge", "pls"]
@@ -143,12 +144,12 @@ def test_protocol_resumes_after_an_interruption_without_recomputing(scene, tmp_p
         calls.append(k)
         return training.fit(*a, **k)
 
-    monkeypatch.setattr(experiments, "fit", interrupted)
+    monkeypatch.setattr(runner, "fit", interrupted)
     with pytest.raises(KeyboardInterrupt):
         experiments.robustness(scene, results_dir=tmp_path, **kw)
     assert len(list((tmp_path / "robustness").glob("*.json"))) == 4  # two ensembles of two members kept
     calls.clear()
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
     resumed = experiments.robustness(scene, results_dir=tmp_path, **kw)
     members = sum(len(c["configs"]) * len(c["settings"].seeds) for c in calls)
     assert members == 3 * 2 * 2 - 4  # only what was missing
@@ -235,7 +236,7 @@ def test_figures_draw_one_curve_per_method_and_panel_per_nuisance(scene):
 
 def test_identical_scores_have_an_interval_of_exactly_zero():
     same = np.full((1, 5), 0.1 + 0.2)  # float noise in the mean must not give a 1e-17 "interval"
-    assert experiments._t_half_width(same, 0.95)[0] == 0.0
+    assert stats.t_half_width(same, 0.95)[0] == 0.0
 
 
 def test_main_methods_keep_one_point_of_the_alpha_r_grid():

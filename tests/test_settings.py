@@ -69,7 +69,7 @@ def test_unknown_setting_is_refused_with_the_accepted_names():
 
 def test_settings_pass_down_unchanged(scene, monkeypatch):
     """A protocol hands fit the very settings object it got (seeds cut per ensemble only)."""
-    import hsaug.experiments as ex_module
+    from hsaug.experiments import runner as ex_module
 
     seen = []
     real_fit = fit
@@ -203,3 +203,14 @@ def test_rerun_says_how_many_runs_it_reused(scene, tmp_path, capsys):
     experiments.compare_augmentations(scene, ["shift", "flip"], settings=settings, baselines=(),
                                       results_dir=tmp_path, progress=True)
     assert "compare: 4 of 6 runs reused from" in capsys.readouterr().out
+
+
+# -- layout ------------------------------------------------------------------------------------------
+def test_statistics_plots_and_reports_import_no_training_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, hsaug.stats, hsaug.report, hsaug.metrics, hsaug.config, hsaug.splits; "
+            "print(sorted(m for m in sys.modules if m in ('hsaug.training', 'hsaug.experiments')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
