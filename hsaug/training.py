@@ -49,7 +49,6 @@ import torch
 import xarray as xr
 
 from . import augment
-from .augment import Augmentation, Compose, OneOf
 from .config import Config, TrainSettings, as_config, resolve_device
 from .losses import LOSSES, LabelScaling, loss_names
 from .metrics import METRICS, mae, r2_score, regression_metrics
