@@ -456,10 +456,11 @@ class Model:
         idx = list(range(result.n_members)) if members is None else [int(m) for m in members]
         net = result.model.select(idx) if idx != list(range(result.n_members)) else result.model
         member_info = [{"config": result.configs[m].to_dict(), "seed": int(result.seeds[m]),
-                        "metrics": {k: float(v[m]) for k, v in result.metrics.items()}} for m in idx]
+                        "metrics": {k: (float(v[m]) if np.isfinite(v[m]) else None)
+                                    for k, v in result.metrics.items()}} for m in idx]
         pre = getattr(result, "preprocess", None)
         args: dict[str, Any] = {
-            "units": getattr(result, "units", ""),
+            "units": getattr(result, "units", None) or "",
             "preprocess": pre, "constraint": getattr(result, "constraint", "none"),
             "quantity": getattr(result, "quantity", None),
             "training": {"settings": result.settings, "members": [int(m) for m in idx]},
