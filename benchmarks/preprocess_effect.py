@@ -3,6 +3,11 @@ vs ``"standardize"`` (hsaug's default), same splits, seeds and settings.
 
     python benchmarks/preprocess_effect.py [--seeds 0 1 2] [--epochs 100] [--soil-epochs 1000] [--threads 1]
                                            [--json FILE]
+    python benchmarks/preprocess_effect.py --constraints [--data paper hard] ...
+
+With ``--constraints``: the output constraints instead (plain MLP, ``standardize``): test R², the
+share of predicted abundances below 0 and the mean |Σ abundances − 1| for ``none``, ``nonneg`` and
+``sum_to_one`` on the synthetic presets (their targets are abundances on the simplex).
 
 Data: the two synthetic presets at the Table-1 size (100 × 100 pixels, :func:`hsaug.synthetic.make_scene`,
 seed 0) and the bundled soil stand-in (LimeSoDa SSP.460, SOC, 1130–2450 nm, predefined folds 1 / 2 as test /
@@ -35,7 +40,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", nargs="+", default=["paper", "hard", "soil"])
     ap.add_argument("--json", default=None)
+    ap.add_argument("--constraints", action="store_true")
     args = ap.parse_args()
+    if args.constraints:
+        constraints(args)
+        return
     configs = [Config.baseline(), Config("shift")]
     out: dict = {"seeds": args.seeds, "rows": []}
     for name in args.data:
@@ -63,6 +72,25 @@ def main() -> None:
                      and r["preprocess"] == "standardize")
             d = np.asarray(b["r2"]) - np.asarray(a["r2"])
             print(f"  {name:6s} {cfg.label:10s} {d.mean():+.4f} ({d.min():+.4f} … {d.max():+.4f})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+
+
+def constraints(args: argparse.Namespace) -> None:
+    out: dict = {"seeds": args.seeds, "rows": []}
+    for name in [d for d in args.data if d != "soil"]:
+        ds = synthetic.make_scene(name, n_rows=100, n_cols=100, seed=0)
+        for constraint in ("none", "nonneg", "sum_to_one"):
+            res = fit(ds, configs=[Config.baseline()], seeds=args.seeds, epochs=args.epochs, constraint=constraint,
+                      threads=args.threads, progress=False)
+            p = res.predictions  # (seeds, N_test, s)
+            r2 = res.metrics["test_r2"]
+            neg = (p < 0).mean(axis=(1, 2))
+            dev = np.abs(p.sum(-1) - 1).mean(axis=1)
+            out["rows"].append({"data": name, "constraint": constraint, "r2": r2.tolist(), "negative": neg.tolist(),
+                                "sum_deviation": dev.tolist()})
+            print(f"{name:6s} {constraint:11s} R² {r2.mean():.4f} ± {r2.std(ddof=1):.4f}   below 0: "
+                  f"{100 * neg.mean():.1f} %   mean |Σ − 1|: {dev.mean():.4f}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
 

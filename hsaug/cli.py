@@ -343,10 +343,26 @@ def train_command(args: Any) -> int:
     return 0
 
 
-def predict_command(args: Any) -> int:
-    """`hsaug predict`: a map of SCENE from MODEL, written chunk by chunk."""
+def _spectra_table(path: Path) -> Any:
+    """Spectra (sample, wavelength) from a CSV or a NetCDF holding them; None for a scene (y, x, wavelength)."""
     import xarray as xr
 
+    if path.suffix.lower() == ".csv":
+        from .readers import read_csv
+
+        return read_csv(path)["spectra"]
+    if path.suffix.lower() in (".nc", ".nc4"):
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            is_table = "spectra" in ds and "sample" in ds["spectra"].dims
+        if is_table:
+            from .readers import read_netcdf
+
+            return read_netcdf(path)["spectra"]
+    return None
+
+
+def predict_command(args: Any) -> int:
+    """`hsaug predict`: a map of SCENE from MODEL, written chunk by chunk."""
     from .maps import SCHEDULER_TIMEOUT_S, predict_map, write_map
     from .predictor import load_model
 
@@ -359,22 +375,14 @@ def predict_command(args: Any) -> int:
     if args.chunks is not None and args.chunks < 1:
         raise ValueError(f"--chunks must be >= 1 pixels per side; got {args.chunks}")
     timeout = SCHEDULER_TIMEOUT_S if args.timeout is None else args.timeout
-    table = None
-    if scene.suffix.lower() == ".csv":
-        from .readers import read_csv
-
-        table = read_csv(scene)["spectra"]
-    elif scene.suffix.lower() in (".nc", ".nc4"):
-        with xr.open_dataset(scene, engine="h5netcdf") as ds:
-            if "spectra" in ds and "sample" in ds["spectra"].dims:
-                from .readers import read_netcdf
-
-                table = read_netcdf(scene)["spectra"]
+    table = _spectra_table(scene)
     if table is not None:  # spectra (sample, wavelength): a table of predictions
         pred = model.predict(table, members=args.members)
-        written = write_map(pred, out, overwrite=args.overwrite) if out.suffix.lower() != ".csv" else None
-        if written is None:
-            pred.to_pandas().to_csv(out) if not args.members else pred.to_dataframe().to_csv(out)
+        if out.suffix.lower() == ".csv":
+            frame = pred.to_pandas() if not args.members else pred.to_dataframe()
+            frame.to_csv(out)
+        else:
+            write_map(pred, out, overwrite=args.overwrite)
         print(f"hsaug predict: {pred.sizes['sample']} spectra → {out} (outputs {model.outputs})")
         return 0
     pred = predict_map(model, scene, chunks=args.chunks, out=out, overwrite=args.overwrite,

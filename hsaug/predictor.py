@@ -32,7 +32,6 @@ Output constraints (chosen at training time, applied in training and prediction)
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path

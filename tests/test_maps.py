@@ -158,6 +158,16 @@ def test_local_cluster_map_equals_single_process(model, reference, cluster, tmp_
     np.testing.assert_allclose(written.values, reference.values, **TOL)
     nc = predict_map(model, make_scene(), chunks=10, scheduler=cluster, out=tmp_path / "map.nc")
     np.testing.assert_allclose(nc.values, reference.values, **TOL)
+    # scenes opened lazily from files: the workers read their chunks themselves
+    from spectral.io import envi
+
+    cube = make_scene().values.copy()
+    meta = {"wavelength": [f"{w:.6f}" for w in WL], "wavelength units": "Nanometers"}
+    envi.save_image(str(tmp_path / "scene.hdr"), cube, metadata=meta, interleave="bip", ext=".img")
+    make_scene().to_dataset().to_netcdf(tmp_path / "scene.nc", engine="h5netcdf")
+    for src in ("scene.hdr", "scene.nc"):
+        got = predict_map(model, tmp_path / src, chunks=10, scheduler=cluster)
+        np.testing.assert_allclose(got.values, reference.values, **TOL)
 
 
 def test_map_figure_panels(reference):

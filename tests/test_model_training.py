@@ -8,12 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import xarray as xr
 
-from hsaug.config import Config
 from hsaug.predictor import load_model
-from hsaug.spectra import make_dataset
 from hsaug.synthetic import make_scene, scene_image
 from hsaug.training import fit
 
