@@ -30,12 +30,12 @@ import numpy as np
 import xarray as xr
 
 from .readers import (
-    _NOT_INVERTIBLE,
+    NOT_INVERTIBLE,
     QUANTITIES,
     DroppedRowsWarning,
-    _build,
-    _check_scale,
-    _norm_quantity,
+    build_dataset,
+    check_scale,
+    norm_quantity,
     read_csv,
     read_dataset,
     read_envi,
@@ -81,7 +81,7 @@ PAPER_RANGE = (1130.0, 2450.0)
 
 def quantity_of(data: xr.Dataset | xr.DataArray) -> tuple[str, float | None]:
     """(quantity, reflectance_scale) declared in ``data.attrs``; ``("unknown", None)`` if absent."""
-    q = _norm_quantity(data.attrs.get("quantity", "unknown"))
+    q = norm_quantity(data.attrs.get("quantity", "unknown"))
     scale = data.attrs.get("reflectance_scale") if q == "reflectance" else None
     return q, (None if scale is None else float(scale))
 
@@ -125,15 +125,15 @@ def to_reflectance(
     """
     da = _spectra_of(data)
     declared, declared_scale = quantity_of(data)
-    q = declared if quantity is None else _norm_quantity(quantity)
+    q = declared if quantity is None else norm_quantity(quantity)
     x = np.asarray(da.values, dtype=np.float64)
     if q == "reflectance":
         scale = reflectance_scale if reflectance_scale is not None else declared_scale
-        r = x / _check_scale(1.0 if scale is None else scale, "to_reflectance")
+        r = x / check_scale(1.0 if scale is None else scale, "to_reflectance")
     elif q == "absorbance":
         r = np.power(10.0, -x)
     else:
-        why = _NOT_INVERTIBLE.get(q, "hsaug knows no exact conversion from it")
+        why = NOT_INVERTIBLE.get(q, "hsaug knows no exact conversion from it")
         raise ValueError(
             f"cannot convert spectra with quantity {q!r} to reflectance: {why}. Reflectance is "
             f"needed because {_WHY_REFLECTANCE}. Declare what the values are, e.g. "
@@ -332,7 +332,7 @@ def load_limesoda(
     if info.note:
         attrs["note"] = info.note
     src = f"LimeSoDa {name}"
-    return _build(x, y, wl, names, [info.units[t] for t in names], attrs, {"folds": folds}, src, "raise")
+    return build_dataset(x, y, wl, names, [info.units[t] for t in names], attrs, {"folds": folds}, src, "raise")
 
 
 def load_soil(

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .spectra import UNITS, _describe, check_wavelength
+from .spectra import UNITS, check_wavelength, describe as _describe
 
 __all__ = [
     "IRRADIANCE_UNITS",

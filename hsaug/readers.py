@@ -54,6 +54,11 @@ __all__ = [
     "read_mat",
     "open_envi",
     "EnviFile",
+    "build_dataset",
+    "check_scale",
+    "norm_quantity",
+    "quantity_attrs",
+    "NOT_INVERTIBLE",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -64,7 +69,7 @@ __all__ = [
 QUANTITIES = ("reflectance", "absorbance")
 
 #: Declarable quantities that cannot be turned back into reflectance, and why.
-_NOT_INVERTIBLE = {
+NOT_INVERTIBLE = {
     "unknown": "the dataset does not say what its values are",
     "radiance": "radiance depends on the illumination; reflectance needs the irradiance "
     "and a white-reference calibration, which the data do not carry",
@@ -79,14 +84,15 @@ class DroppedRowsWarning(UserWarning):
     """A reader dropped samples with NaN in their spectrum or targets (the count is in the message)."""
 
 
-def _norm_quantity(q: Any) -> str:
+def norm_quantity(q: Any) -> str:
+    """A declared quantity in canonical spelling: lower case, ``_`` for spaces and dashes."""
     return str(q).strip().lower().replace("-", "_").replace(" ", "_")
 
 
-def _quantity_attrs(quantity: str | None, reflectance_scale: float | None, source: str) -> dict:
+def quantity_attrs(quantity: str | None, reflectance_scale: float | None, source: str) -> dict:
     """Validated ``quantity`` / ``reflectance_scale`` attrs for a reader's output."""
-    q = "unknown" if quantity is None else _norm_quantity(quantity)
-    accepted = QUANTITIES + tuple(_NOT_INVERTIBLE)
+    q = "unknown" if quantity is None else norm_quantity(quantity)
+    accepted = QUANTITIES + tuple(NOT_INVERTIBLE)
     if q not in accepted:
         raise ValueError(f"{source}: quantity must be one of {accepted}; got {quantity!r}")
     if q != "reflectance":
@@ -97,10 +103,11 @@ def _quantity_attrs(quantity: str | None, reflectance_scale: float | None, sourc
             )
         return {"quantity": q}
     scale = 1.0 if reflectance_scale is None else reflectance_scale
-    return {"quantity": q, "reflectance_scale": _check_scale(scale, source)}
+    return {"quantity": q, "reflectance_scale": check_scale(scale, source)}
 
 
-def _check_scale(scale: Any, source: str) -> float:
+def check_scale(scale: Any, source: str) -> float:
+    """``scale`` as a positive finite float (R = value / scale); errors name ``source``."""
     try:
         s = float(scale)
     except (TypeError, ValueError):
@@ -172,7 +179,7 @@ def _units_for(
     return units
 
 
-def _build(
+def build_dataset(
     x: np.ndarray,
     y: np.ndarray,
     wavelength: np.ndarray,
@@ -533,9 +540,9 @@ def read_csv(
     x = order.apply(_numeric(df, bands_cols, src, "wavelength"))
     y = _numeric(df, names, src, "target")
     coords = {} if id_column is None else {"sample_id": df[id_column].astype(str).to_numpy()}
-    attrs = {"source": src, **_quantity_attrs(quantity, reflectance_scale, src)}
+    attrs = {"source": src, **quantity_attrs(quantity, reflectance_scale, src)}
     units = _units_for(names, target_units, src)
-    return _build(x, y, _wavelength(order.wavelength, src), names, units, attrs, coords, src, nan)
+    return build_dataset(x, y, _wavelength(order.wavelength, src), names, units, attrs, coords, src, nan)
 
 
 # -- ENVI: one door for images and spectral libraries ----------------------------------
@@ -737,7 +744,7 @@ def open_envi(
 
         values = da.where(nodata, np.float32(np.nan), values)
     factor = meta.get("reflectance scale factor")
-    scale = None if factor is None else _check_scale(factor, f"{src}: reflectance scale factor")
+    scale = None if factor is None else check_scale(factor, f"{src}: reflectance scale factor")
     if apply_scale and scale is not None:
         values = values / scale
     return EnviFile(values, wl, dict(meta), hdr, data, library, names if library else None, scale,
@@ -855,7 +862,7 @@ def read_envi(
     rows, cols, n_bands = f.values.shape
     if quantity is None and reflectance_scale is None and f.reflectance_scale is not None:
         quantity, reflectance_scale = "reflectance", f.reflectance_scale
-    attrs = {"source": src, **_quantity_attrs(quantity, reflectance_scale, src)}
+    attrs = {"source": src, **quantity_attrs(quantity, reflectance_scale, src)}
     if f.bad_bands:
         attrs["bad_bands_dropped"] = f.bad_bands
     if targets is None:
@@ -910,7 +917,7 @@ def read_envi(
     attrs = {"source": src, "targets_source": tsrc, "image_rows": int(rows), "image_cols": int(cols),
              **{k: v for k, v in attrs.items() if k != "source"}}
     units = _units_for(names, target_units, tsrc)
-    return _build(x, y, f.wavelength, names, units, attrs, {"row": r, "col": c}, src, nan)
+    return build_dataset(x, y, f.wavelength, names, units, attrs, {"row": r, "col": c}, src, nan)
 
 
 # -- MATLAB -----------------------------------------------------------------------------
@@ -1064,7 +1071,7 @@ def read_mat(
     spec, wl = order.apply(spec.T).T, order.wavelength
 
     coords: dict[str, np.ndarray] = {}
-    attrs = {"source": src, **_quantity_attrs(quantity, reflectance_scale, src)}
+    attrs = {"source": src, **quantity_attrs(quantity, reflectance_scale, src)}
     if abundances is not None:
         attrs["targets_source"] = tsrc
     if n_row and n_col:
@@ -1076,4 +1083,9 @@ def read_mat(
         coords = {"row": row, "col": col}
         attrs.update(image_rows=int(n_row), image_cols=int(n_col))
     units = _units_for(names, target_units, tsrc)
-    return _build(spec.T, ab.T, wl, names, units, attrs, coords, src, nan)
+    return build_dataset(spec.T, ab.T, wl, names, units, attrs, coords, src, nan)
+
+
+# Old private names, kept so code written against them still imports (use the public ones).
+_build, _check_scale, _norm_quantity, _quantity_attrs = build_dataset, check_scale, norm_quantity, quantity_attrs
+_NOT_INVERTIBLE = NOT_INVERTIBLE

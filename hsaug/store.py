@@ -31,6 +31,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+jsonable = _jsonable  # the public name other modules import (one line: store.py is the house's)
+
+
 def run_key(config: dict) -> str:
     """A short stable key for a configuration: sha1 of its canonical JSON (16 hex digits)."""
     text = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":"))

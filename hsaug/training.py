@@ -54,7 +54,7 @@ from . import augment
 from .augment import Augmentation, Compose, OneOf
 from .losses import LOSSES, LabelScaling, check_loss_name, check_positive, loss_names
 from .models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble, check_widths
-from .spectra import _describe, as_spectra, check_wavelength, dataset_tensors
+from .spectra import as_spectra, check_wavelength, dataset_tensors, describe as _describe
 
 __all__ = [
     "Config",

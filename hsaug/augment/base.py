@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..spectra import _describe, as_spectra, check_wavelength
+from ..spectra import as_spectra, check_wavelength, describe as _describe
 
 __all__ = ["Param", "Option", "Augmentation", "Params"]
 
