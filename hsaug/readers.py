@@ -77,6 +77,9 @@ NOT_INVERTIBLE = {
     "msc": "multiplicative scatter correction removed each spectrum's offset and gain",
     "derivative": "a derivative discarded the baseline (the constant of integration)",
     "continuum_removed": "continuum removal divided out a continuum that is not stored",
+    "transmittance": "transmittance is light passed through the sample, not reflected from it; "
+    "the physics augmentations model reflected light (to_absorbance / to_transmittance convert "
+    "between transmittance and its absorbance log10(1/T) exactly)",
 }
 
 
