@@ -8,10 +8,12 @@ re-exports the file readers of :mod:`hsaug.readers`. See docs/data.md.
   stand-in, not the paper's data: fewer spectra, a wider range, another target.
 * **Quantity.** Every dataset declares in ``attrs["quantity"]`` what its spectra are:
   ``"reflectance"`` (with ``attrs["reflectance_scale"]``: 1 for fractions, 100 for
-  percent, 10000 for scaled integers), ``"absorbance"`` (log10(1/R)), or ``"unknown"``.
+  percent, 10000 for scaled integers), ``"absorbance"`` (log10(1/R)),
+  ``"transmittance"`` (T, with ``attrs["transmittance_scale"]``), or ``"unknown"``.
   Scattering (Hapke, eq. 3–4) and atmospheric (eq. 5) augmentations are defined on
   reflectance in [0, 1]: :func:`require_reflectance` converts where that is exact and
-  refuses, saying why, where it is not.
+  refuses, saying why, where it is not; :func:`reflectance_transform` gives the same exact
+  maps on torch tensors, both ways, for training.
 * **Readers** (:mod:`hsaug.readers`, re-exported here): :func:`read_dataset` dispatches
   on the suffix to :func:`read_netcdf`, :func:`read_csv`, :func:`read_envi`,
   :func:`read_mat`; :func:`write_netcdf` writes the lossless format.
@@ -39,6 +41,7 @@ from .readers import (
     norm_quantity,
     read_csv,
     read_dataset,
+    open_envi,
     read_envi,
     read_mat,
     read_netcdf,
@@ -67,6 +70,7 @@ __all__ = [
     "read_csv",
     "read_envi",
     "read_mat",
+    "open_envi",
 ]
 
 # ---------------------------------------------------------------------------------------

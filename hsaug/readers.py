@@ -365,6 +365,8 @@ def read_netcdf(
             f"('sample', 'output') for a labelled set), or 'spectra' (y, x, wavelength) for an image; "
             f"found { {k: ds[k].dims for k in ds.data_vars} }"
         )
+    if "quantity" in ds.attrs:  # validate what the file declares; values are never rescaled here
+        quantity_attrs(ds.attrs["quantity"], ds.attrs.get("reflectance_scale"), str(p))
     wattrs = dict(ds["wavelength"].attrs)
     units = wavelength_units if wavelength_units is not None else wattrs.get("units")
     wl = to_nanometres(ds["wavelength"].values, units, f"{p}: wavelength", strict=strict_units)
