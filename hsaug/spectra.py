@@ -99,8 +99,14 @@ def check_wavelength(
                     f"{name} has {wavelength.numel()} values but the spectra have {n_bands} bands; "
                     "they must match"
                 )
+            if (wavelength.dtype == torch.float32 and not wavelength.requires_grad
+                    and (device is None or torch.device(device) == wavelength.device)):
+                return wavelength  # the hot path: nothing to convert, already marked
             out = wavelength.detach().to(device=device, dtype=torch.float32)
-            _mark_checked(out)
+            if out.dtype == wavelength.dtype and out.device == wavelength.device:
+                setattr(out, _CHECKED, getattr(wavelength, _CHECKED))  # same values: share the copy
+            else:
+                _mark_checked(out)
             return out
         wl = wavelength.detach()
     else:
@@ -133,8 +139,8 @@ def check_wavelength(
 
 
 def _mark_checked(t: torch.Tensor) -> None:
-    if getattr(t, _CHECKED, None) is None or not _still_checked(t):
-        setattr(t, _CHECKED, t.detach().clone())
+    """Remember the values of a tensor that just passed every check (an immutable copy)."""
+    setattr(t, _CHECKED, t.detach().clone())
 
 
 def _still_checked(t: torch.Tensor) -> bool:
