@@ -461,13 +461,7 @@ def read_csv(
 
     p = _existing(path)
     src = str(p)
-    try:
-        df = pd.read_csv(p, sep=sep, decimal=decimal)
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{src}: the file is empty; it needs a header row and one row per sample") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{src}: cannot be parsed as CSV ({err})") from None
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:  # pandas renames repeats
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:  # pandas renames repeats; BOM dropped
         header = [c.strip() for c in next(csv.reader(f, delimiter=sep), [])]
     if len(header) == 1:
         for other in (";", "\t", "|"):
@@ -478,6 +472,12 @@ def read_csv(
                     f"file looks separated by {shown!r}, not {sep!r}: pass sep={shown!r}"
                     + (" (and decimal=',' for decimal commas)" if other == ";" else "")
                 )
+    try:
+        df = pd.read_csv(p, sep=sep, decimal=decimal)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{src}: the file is empty; it needs a header row and one row per sample") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{src}: cannot be parsed as CSV ({err})") from None
     if header and all(_LOOKS_NUMERIC.match(c) for c in header) and (
         target is None or not set([target] if isinstance(target, str) else target) & set(header)
     ):

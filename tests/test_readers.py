@@ -256,6 +256,9 @@ def test_csv_without_header_semicolons_or_rows_says_so(tmp_path):
     (tmp_path / "head.csv").write_text("400,410,420,SOC\n")
     with pytest.raises(ValueError, match=r"head.csv: has a header row \(4 columns\) but no data rows"):
         R.read_csv(tmp_path / "head.csv")
+    (tmp_path / "bom.csv").write_bytes("400,410,420,SOC\n0.1,0.2,0.3,1.0\n".encode("utf-8-sig"))  # Excel's BOM
+    bom = R.read_csv(tmp_path / "bom.csv")
+    assert bom.wavelength.values.tolist() == [400, 410, 420] and bom.output.values.tolist() == ["SOC"]
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(ValueError, match="empty.csv: the file is empty"):
         R.read_csv(tmp_path / "empty.csv")
