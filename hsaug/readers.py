@@ -724,6 +724,20 @@ def open_envi(
         values = da.from_array(_EnviChunks(obj), chunks=_dask_chunks(chunks, src), asarray=False,
                                meta=np.empty((0, 0, 0), np.dtype(obj.dtype))).astype(np.float32)
         names = None
+    # no-data first, so that no ignore value enters an average of bands
+    ignore = meta.get("data ignore value")
+    nodata = values < _NO_DATA_BELOW
+    if ignore is not None and str(ignore).strip().lower() != "nan":
+        try:
+            nodata = nodata | (values == float(ignore))
+        except (TypeError, ValueError):
+            raise ValueError(f"{src}: 'data ignore value' must be a number; got {ignore!r}") from None
+    if isinstance(values, np.ndarray):
+        values[nodata] = np.nan  # in place: values is this reader's own copy
+    else:
+        import dask.array as da
+
+        values = da.where(nodata, np.float32(np.nan), values)
     n_bands = values.shape[-1]
     # bad bands
     bbl = meta.get("bbl")
@@ -755,18 +769,6 @@ def open_envi(
         order = order_bands(wl, bands, f"{src}: wavelength", flip_decreasing=units_kind == "cm-1")
         values = order.apply(values)
         wl = order.wavelength
-    # no-data
-    ignore = meta.get("data ignore value")
-    nodata = values < _NO_DATA_BELOW
-    if ignore is not None and str(ignore).strip().lower() != "nan":
-        nodata = nodata | (values == float(ignore))
-    if isinstance(values, np.ndarray):
-        values = np.array(values, dtype=values.dtype, copy=not values.flags.writeable or values.base is not None)
-        values[nodata] = np.nan  # in place: no second copy of a scene
-    else:
-        import dask.array as da
-
-        values = da.where(nodata, np.float32(np.nan), values)
     factor = meta.get("reflectance scale factor")
     scale = None if factor is None else check_scale(factor, f"{src}: reflectance scale factor")
     if apply_scale and scale is not None:

@@ -169,6 +169,11 @@ def test_average_merges_a_repeated_band_in_files(tmp_path):
     img = R.read_envi(hdr, bands="average")
     assert img.wavelength.values.tolist() == [1000, 1200, 1400, 1800, 2000]
     np.testing.assert_array_equal(img.values[1, 1], [1100, 1101, 1102.5, 1104, 1105])
+    cube = _cube()
+    cube[0, 0, 3] = -9999
+    hdr = _image(tmp_path, "dupnd", {"wavelength": wl, "data ignore value": -9999}, cube)
+    img = R.read_envi(hdr, bands="average")  # no-data is NaN before averaging, never averaged in
+    assert np.isnan(img.values[0, 0, 2]) and img.values[0, 1, 2] == 102.5
 
 
 # ---------------------------------------------------------------- unlabelled, chunked, targets from files
