@@ -119,3 +119,14 @@ def test_cache_sees_in_place_edits_through_numpy_and_data():
 def test_public_describe_and_old_private_name():
     assert sp.describe(np.zeros((2, 3))) == "ndarray of shape (2, 3) and dtype float64"
     assert sp._describe is sp.describe
+
+
+def test_sort_undoes_any_permutation_of_bands():
+    rng = np.random.default_rng(3)
+    wl = np.sort(rng.uniform(400, 2500, 50))
+    x = rng.normal(size=(4, 50))
+    for _ in range(20):
+        perm = rng.permutation(50)
+        order = sp.order_bands(wl[perm], "sort")
+        np.testing.assert_array_equal(order.wavelength, wl)
+        np.testing.assert_array_equal(order.apply(x[:, perm]), x)
