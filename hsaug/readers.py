@@ -334,6 +334,7 @@ def read_netcdf(
     (y, x, wavelength)), for prediction. ``wavelength`` units come from its ``units`` attr
     (or ``wavelength_units=``) through :func:`hsaug.spectra.to_nanometres`; none declared and
     values below 100 → µm, converted with a warning (refused when ``strict_units``).
+    Unlabelled, ``spectra.attrs`` also carry the file's ``quantity`` (and scale) and ``source``.
     ``bands``: see :func:`hsaug.spectra.order_bands`. ``chunks`` (as in ``xarray.open_dataset``,
     e.g. ``{"y": 512, "x": 512}``): the file is opened lazily on dask and stays open; the NaN
     rule is then not applied (NaN pixels predict NaN). NaN otherwise: see the module doc.
@@ -380,6 +381,11 @@ def read_netcdf(
             ds = ds.drop_vars("spectra").isel(wavelength=order.take[order.starts])
             ds["spectra"] = (spectra.dims, order.apply(spectra.data).astype(spectra.dtype), spectra.attrs)
     ds = ds.assign_coords(wavelength=("wavelength", order.wavelength, {**wattrs, "units": "nm"}))
+    if not labelled:  # the spectra alone (ds.spectra, what a model predicts on) say what they are
+        for key in ("quantity", "reflectance_scale", "transmittance_scale", "absorbance_basis", "source"):
+            if key in ds.attrs and key not in ds["spectra"].attrs:
+                ds["spectra"].attrs[key] = ds.attrs[key]
+        ds["spectra"].attrs.setdefault("source", str(p))
     if chunks is not None or not labelled:
         return ds
     x = np.asarray(ds["spectra"].values, dtype=np.float64)

@@ -226,6 +226,7 @@ def test_netcdf_image_without_targets_and_chunks(tmp_path):
     assert type(lazy.spectra.data).__module__.startswith("dask")
     np.testing.assert_array_equal(lazy.spectra.values, cube)
     assert lazy.attrs["quantity"] == "reflectance"
+    assert lazy.spectra.attrs["quantity"] == "reflectance" and lazy.spectra.attrs["source"].endswith("img.nc")
     lazy.close()
 
 
