@@ -14,7 +14,7 @@ from .config import Config
 from .losses import LabelScaling
 from .metrics import METRICS
 from .models import MLPEnsemble
-from .spectra import _describe, as_spectra
+from .spectra import as_spectra, describe as _describe
 
 __all__ = ["FitResult", "save_result", "HISTORY_KEYS"]
 
