@@ -47,9 +47,8 @@ from .mat import read_mat
 from .netcdf import read_netcdf, write_netcdf
 from .tabular import read_csv
 
-__all__ = [
-    "QUANTITIES",
-    "DroppedRowsWarning",
+#: The functions that read and write users' files; :mod:`hsaug.datasets` re-exports them.
+FILE_FUNCTIONS = (
     "read_dataset",
     "read_netcdf",
     "write_netcdf",
@@ -57,6 +56,13 @@ __all__ = [
     "read_envi",
     "read_mat",
     "open_envi",
+)
+
+__all__ = [
+    *FILE_FUNCTIONS,
+    "FILE_FUNCTIONS",
+    "QUANTITIES",
+    "DroppedRowsWarning",
     "EnviFile",
     "build_dataset",
     "check_scale",
