@@ -51,7 +51,9 @@ class Config:
     of each output's training range (see the module docstring). ``mse_on_views``: the MSE
     is also taken on the augmented views (labels kept; the regression loss is the mean of
     the two) — with α = 0, plain label-preserving data augmentation without the
-    contrastive term. ``name`` labels tables (default derived). Defaults follow the
+    contrastive term. ``ranges`` names the set of random ranges the augmentations draw from
+    (:func:`hsaug.augment.range_sets`: ``"hsaug"``, the default, or ``"authors"``, the
+    authors' code). ``name`` labels tables (default derived). Defaults follow the
     authors: α = 0.001, r = 0.03, τ = 1, the ball loss (eq. 8), MSE on the batch only.
     """
 
@@ -62,6 +64,7 @@ class Config:
     loss: str = "ball"
     name: str | None = None
     mse_on_views: bool = False
+    ranges: str = "hsaug"
 
     def __post_init__(self) -> None:
         try:
@@ -81,7 +84,9 @@ class Config:
         if isinstance(spec, list):
             spec = tuple(spec)
             object.__setattr__(self, "augmentation", spec)
-        augment.build(spec)  # raises ValueError for unknown names
+        if self.ranges not in augment.range_sets():
+            raise ValueError(f"ranges must be one of {augment.range_sets()}; got {self.ranges!r}")
+        augment.build(spec, ranges=self.ranges)  # raises ValueError for unknown names
         if not isinstance(self.mse_on_views, (bool, np.bool_)):
             raise ValueError(f"mse_on_views must be True or False; got {self.mse_on_views!r}")
         object.__setattr__(self, "mse_on_views", bool(self.mse_on_views))
@@ -112,6 +117,8 @@ class Config:
         if not self.contrastive:
             return f"{aug} (MSE only)"
         label = aug or "contrastive (no augmentation)"
+        if self.ranges != "hsaug":
+            label = f"{label} [{self.ranges} ranges]"
         return f"{label} + MSE on views" if self.mse_on_views else label
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,11 +127,13 @@ class Config:
                "r": self.r, "tau": self.tau, "loss": self.loss}
         if self.mse_on_views:  # only when set, so results stored before this field keep their keys
             out["mse_on_views"] = True
+        if self.ranges != "hsaug":  # likewise: stored keys of runs on the default ranges are unchanged
+            out["ranges"] = self.ranges
         return out
 
     def build(self) -> Any:
         """A fresh augmentation object (None for none)."""
-        return augment.build(self.augmentation)
+        return augment.build(self.augmentation, ranges=self.ranges)
 
     @property
     def _aug_key(self) -> Any:
@@ -133,7 +142,8 @@ class Config:
             hash(spec)
         except TypeError:
             return id(spec)
-        return spec if spec is None or isinstance(spec, (str, tuple)) else id(spec)
+        key = spec if spec is None or isinstance(spec, (str, tuple)) else id(spec)
+        return key if self.ranges == "hsaug" else (key, self.ranges)
 
 
 def as_config(c: Any) -> Config:
@@ -144,7 +154,7 @@ def as_config(c: Any) -> Config:
             return Config(**c)
         except TypeError as err:
             raise ValueError(f"config dict has unknown keys: {err}; accepted: augmentation, alpha, r, tau, "
-                             "loss, name") from None
+                             "loss, name, mse_on_views, ranges") from None
     if c is None or isinstance(c, (str, Augmentation, OneOf, Compose, list, tuple)):
         return Config(augmentation=c) if c is not None else Config.baseline()
     raise ValueError(f"a configuration must be a Config, a dict of its fields, an augmentation spec or None; got {c!r}")

@@ -16,7 +16,8 @@ from .metrics import METRICS
 from .models import MLPEnsemble
 from .predictor import constrain
 from .preprocess import build as build_preprocess
-from .spectra import _describe, as_spectra
+from .spectra import as_spectra
+from .spectra import describe as _describe
 
 __all__ = ["FitResult", "save_result", "HISTORY_KEYS"]
 

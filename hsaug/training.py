@@ -56,7 +56,7 @@ from .metrics import METRICS, mae, r2_score, regression_metrics
 from .models import MLPEnsemble
 from .predictor import constrain
 from .results import HISTORY_KEYS, FitResult
-from .spectra import _describe, as_spectra, check_wavelength, dataset_tensors
+from .spectra import as_spectra, check_wavelength, dataset_tensors, describe as _describe
 from .splits import member_generators, resolve_split
 
 __all__ = ["fit", "load_training_data", "augment_members", "Config"]

@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 
 from . import augment
 from .augment.base import Augmentation
-from .spectra import _describe, as_spectra, check_wavelength
+from .spectra import as_spectra, check_wavelength, describe as _describe
 
 __all__ = [
     "ORIGINAL",

@@ -216,3 +216,17 @@ def test_statistics_plots_and_reports_import_no_training_code():
             "print(sorted(m for m in sys.modules if m in ('hsaug.training', 'hsaug.experiments')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_config_ranges_select_the_authors_draws_and_keep_default_keys():
+    from hsaug import augment
+    from hsaug.config import Config
+
+    default, authors = Config("shift"), Config("shift", ranges="authors")
+    assert "ranges" not in default.to_dict()  # stored runs on the default ranges keep their keys
+    assert authors.to_dict()["ranges"] == "authors" and "authors" in authors.label
+    assert authors._aug_key != default._aug_key  # never share one augmentation object
+    assert authors.build().ranges["delta"] == augment.get("shift", ranges="authors").ranges["delta"]
+    assert default.build().ranges["delta"] == augment.get("shift").ranges["delta"]
+    with pytest.raises(ValueError, match="ranges must be one of"):
+        Config("shift", ranges="wild")
