@@ -59,10 +59,21 @@ class _EnviCube:
 
 
 def _nodata_to_nan(block: np.ndarray, nodata: float | None) -> np.ndarray:
-    """float32 (no copy when already float32 and there is no no-data value), no-data → NaN."""
-    if nodata is None:
-        return block.astype(np.float32, copy=False)
-    return np.where(block == nodata, np.float32(np.nan), block.astype(np.float32, copy=False))
+    """float32 (no copy when already float32 and nothing is missing); the header's no-data value and
+    float values below -1e30 (the readers' rule) → NaN."""
+    from .readers.envi import _NO_DATA_BELOW
+
+    out = block.astype(np.float32, copy=False)
+    if block.size == 0:
+        return out
+    low = block.dtype.kind == "f" and bool(block.min() < _NO_DATA_BELOW)  # one reduction, no mask
+    hit = nodata is not None and bool((block == nodata).any())
+    if not (low or hit):
+        return out
+    missing = (block < _NO_DATA_BELOW) if low else np.zeros(block.shape, bool)
+    if hit:
+        missing |= block == nodata
+    return np.where(missing, np.float32(np.nan), out)
 
 
 def _default_chunks(shape: Sequence[int], itemsize: int = 4) -> dict[str, int]:
@@ -86,61 +97,70 @@ def _chunk_arg(chunks: Any, shape: Sequence[int]) -> dict[str, int]:
                      f"got {chunks!r}")
 
 
-def _open_envi_scene(path: Path, chunks: Any) -> xr.DataArray:
+def _open_envi_scene(path: Path, chunks: Any, bands: str = "error") -> xr.DataArray:
+    """A lazy (y, x, wavelength) cube from an ENVI image, with the readers' header rules (one unit
+    vocabulary, ``bbl``, no-data, band order ``bands=``) and chunks that workers read themselves."""
     import dask.array as dsa
     from spectral.io import envi
 
-    hdr = path if path.suffix.lower() == ".hdr" else path.with_suffix(".hdr")
-    if not hdr.is_file():
-        raise FileNotFoundError(f"scene {path}: no ENVI header {hdr}")
-    meta = envi.read_envi_header(str(hdr))
-    data = None
-    for cand in ([path] if path != hdr else []) + [hdr.with_suffix(s) for s in (".img", ".dat", ".raw", ".bin", "")]:
-        if cand.is_file() and cand != hdr:
-            data = cand
-            break
-    if data is None:
-        raise FileNotFoundError(f"scene {path}: no ENVI data file beside {hdr} (.img, .dat, .raw, .bin or none)")
+    from .readers.envi import _envi_paths, _envi_size_check
+    from .spectra import WAVELENGTH_UNITS, order_bands, to_nanometres
+
+    hdr, data = _envi_paths(path)
     try:
-        rows, cols, bands = int(meta["lines"]), int(meta["samples"]), int(meta["bands"])
+        meta = envi.read_envi_header(str(hdr))
+    except Exception as err:  # spectral raises its own exception types
+        raise ValueError(f"scene {hdr}: cannot be read as an ENVI header ({type(err).__name__}: {err})") from None
+    _envi_size_check(meta, hdr, data)
+    try:
+        rows, cols, n_bands = int(meta["lines"]), int(meta["samples"]), int(meta["bands"])
         dtype = np.dtype(envi.envi_to_dtype[str(meta["data type"])]).newbyteorder(
-            ">" if str(meta.get("byte order", "0")) == "1" else "<")
-        interleave = str(meta.get("interleave", "bsq")).lower()
+            ">" if str(meta.get("byte order", "0")).strip() == "1" else "<")
+        interleave = str(meta.get("interleave", "bsq")).strip().lower()
         offset = int(meta.get("header offset", 0))
     except (KeyError, ValueError) as err:
         raise ValueError(f"scene {hdr}: incomplete ENVI header ({err})") from None
     if interleave not in ("bip", "bil", "bsq"):
         raise ValueError(f"scene {hdr}: interleave must be bip, bil or bsq; got {interleave!r}")
     if "wavelength" not in meta:
-        raise ValueError(f"scene {hdr}: the header has no 'wavelength' field (nm)")
-    wl = np.asarray([float(v) for v in meta["wavelength"]], dtype=np.float64)
-    unit = str(meta.get("wavelength units", "")).strip().lower()
-    if unit in ("micrometers", "micrometer", "microns", "micron", "um", "µm") or (unit in ("", "unknown")
-                                                                                  and wl.max() < 100):
-        if unit in ("", "unknown"):
-            raise ValueError(f"scene {hdr}: wavelengths {wl[0]:g}…{wl[-1]:g} without units look like µm; set "
-                             "'wavelength units = Micrometers' (or Nanometers) in the header")
-        wl = wl * 1000.0
-    cube = _EnviCube(str(data), dtype, (rows, cols, bands), interleave, offset)
-    ch = _chunk_arg(chunks, (rows, cols, bands))
+        raise ValueError(f"scene {hdr}: the header has no 'wavelength' field; a model needs the band positions")
+    units = meta.get("wavelength units")
+    wl = to_nanometres(meta["wavelength"], units, str(hdr))
+    keep = np.ones(n_bands, bool)
+    if meta.get("bbl") is not None:
+        keep = np.asarray([float(b) for b in meta["bbl"]]) != 0
+        if keep.size != n_bands:
+            raise ValueError(f"scene {hdr}: 'bbl' has {keep.size} entries for {n_bands} bands; they must match")
+    order = order_bands(wl[keep], bands, str(hdr),
+                        flip_decreasing=WAVELENGTH_UNITS.get(str(units or "").strip().lower()) == "cm-1")
+    cube = _EnviCube(str(data), dtype, (rows, cols, n_bands), interleave, offset)
+    ch = _chunk_arg(chunks, (rows, cols, n_bands))
     arr = dsa.from_array(cube, chunks=(ch.get("y", rows), ch.get("x", cols), -1), asarray=False, lock=False,
                          meta=np.empty((0, 0, 0), dtype=dtype))
     ignore = meta.get("data ignore value")
-    arr = arr.map_blocks(_nodata_to_nan, None if ignore is None else float(ignore), dtype=np.float32)
+    ignore = None if ignore is None or str(ignore).strip().lower() == "nan" else float(ignore)
+    arr = arr.map_blocks(_nodata_to_nan, ignore, dtype=np.float32)
+    if not keep.all():
+        arr = arr[..., np.flatnonzero(keep)]
+    arr = order.apply(arr).astype(np.float32)
     attrs: dict[str, Any] = {"source": str(hdr)}
     scale = meta.get("reflectance scale factor")
     if scale is not None:
         attrs.update(quantity="reflectance", reflectance_scale=float(scale))
     return xr.DataArray(arr, dims=("y", "x", "wavelength"),
                         coords={"y": np.arange(rows), "x": np.arange(cols),
-                                "wavelength": ("wavelength", wl, {"units": "nm"})}, attrs=attrs, name="spectra")
+                                "wavelength": ("wavelength", order.wavelength, {"units": "nm"})},
+                        attrs=attrs, name="spectra")
 
 
-def open_scene(path: str | Path, *, chunks: Any = "auto", variable: str = "spectra") -> xr.DataArray:
+def open_scene(path: str | Path, *, chunks: Any = "auto", variable: str = "spectra", bands: str = "error"
+               ) -> xr.DataArray:
     """A ``(y, x, wavelength)`` cube from a file, dask-backed (lazy) with ``chunks``.
 
-    ENVI (``.hdr`` or its data file; any interleave; ``data ignore value`` → NaN; ``reflectance
-    scale factor`` → ``quantity="reflectance"``), NetCDF (``.nc``) or zarr (``.zarr``) holding the
+    ENVI (``.hdr`` or its data file; any interleave; the readers' header rules: wavelength units
+    through :func:`hsaug.spectra.to_nanometres`, ``bbl`` bands dropped, ``data ignore value`` → NaN,
+    band order by ``bands=`` as :func:`hsaug.spectra.order_bands`, ``reflectance scale factor`` →
+    ``quantity="reflectance"`` with that scale, values kept), NetCDF (``.nc``) or zarr (``.zarr``) holding the
     variable ``variable`` with dims ``(y, x, wavelength)``. ``chunks``: pixels per side (int),
     ``(rows, cols)``, ``{"y": …, "x": …}`` or ``"auto"`` (whole rows, ≈ 64 MiB of spectra per
     chunk); the wavelength axis is always one chunk.
@@ -148,11 +168,11 @@ def open_scene(path: str | Path, *, chunks: Any = "auto", variable: str = "spect
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix in (".hdr", ".img", ".dat", ".raw", ".bin") or (p.with_suffix(".hdr").is_file() and suffix == ""):
-        return _open_envi_scene(p, chunks)
+        return _open_envi_scene(p, chunks, bands)
     if not p.exists():
         raise FileNotFoundError(f"scene {p} does not exist")
     if suffix == ".zarr":
-        ds = xr.open_zarr(p)
+        ds = xr.open_zarr(p, consolidated=False)
     elif suffix in (".nc", ".nc4", ".netcdf", ".h5"):
         ds = xr.open_dataset(p, engine="h5netcdf", chunks={})
     else:

@@ -179,3 +179,25 @@ def test_map_figure_panels(reference):
     assert np.allclose(err[np.isfinite(err)], -0.5)
     with pytest.raises(ValueError, match="outputs"):
         map_figure(reference, outputs=["sand"])
+
+
+def test_envi_scene_follows_the_readers_header_rules(tmp_path):
+    from spectral.io import envi
+
+    cube = make_scene(nan=False).values.copy()
+    wl = WL.copy()
+    wl[[10, 11]] = wl[[11, 10]]  # overlapping detectors: a band list that goes back
+    cube[..., [10, 11]] = cube[..., [11, 10]]
+    bbl = ["1"] * WL.size
+    bbl[3] = "0"
+    cube[0, 0, 5] = -1e34  # the readers' no-data rule: float values below -1e30
+    meta = {"wavelength": [f"{w / 1000:.8f}" for w in wl], "wavelength units": "Micrometers", "bbl": bbl}
+    envi.save_image(str(tmp_path / "s.hdr"), cube, metadata=meta, interleave="bsq", ext=".img")
+    with pytest.raises(ValueError, match="strictly increasing.*bands='sort'"):
+        open_scene(tmp_path / "s.hdr")
+    scene = open_scene(tmp_path / "s.hdr", bands="sort", chunks=10)
+    expect_wl = np.delete(WL, 3)
+    np.testing.assert_allclose(scene["wavelength"].values, expect_wl, rtol=1e-7)
+    values = scene.values
+    np.testing.assert_array_equal(values[1:, 1:], np.delete(make_scene(nan=False).values, 3, axis=-1)[1:, 1:])
+    assert np.isnan(values[0, 0]).sum() == 1
