@@ -259,6 +259,8 @@ def _model_parsers(sub: Any) -> None:
     pr.add_argument("--scheduler", default=None, help="a dask.distributed scheduler address, e.g. tcp://host:8786")
     pr.add_argument("--timeout", type=float, default=None, help="seconds to wait for --scheduler (default 10)")
     pr.add_argument("--members", action="store_true", help="write each ensemble member, not only the mean")
+    pr.add_argument("--bands", choices=["error", "sort", "average"], default="error",
+                    help="ENVI scenes with an unsorted/overlapping band list: refuse (default), sort, average")
     pr.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
@@ -363,7 +365,7 @@ def _spectra_table(path: Path) -> Any:
 
 def predict_command(args: Any) -> int:
     """`hsaug predict`: a map of SCENE from MODEL, written chunk by chunk."""
-    from .maps import SCHEDULER_TIMEOUT_S, predict_map, write_map
+    from .maps import SCHEDULER_TIMEOUT_S, open_scene, predict_map, write_map
     from .predictor import load_model
 
     model = load_model(args.model)
@@ -385,7 +387,8 @@ def predict_command(args: Any) -> int:
             write_map(pred, out, overwrite=args.overwrite)
         print(f"hsaug predict: {pred.sizes['sample']} spectra → {out} (outputs {model.outputs})")
         return 0
-    pred = predict_map(model, scene, chunks=args.chunks, out=out, overwrite=args.overwrite,
+    cube = open_scene(scene, chunks="auto" if args.chunks is None else args.chunks, bands=args.bands)
+    pred = predict_map(model, cube, out=out, overwrite=args.overwrite,
                        scheduler=args.scheduler, timeout=timeout, members=args.members)
     print(f"hsaug predict: {dict(pred.sizes)} map of {model.outputs} → {out}")
     return 0
