@@ -2,6 +2,7 @@
 vs ``"standardize"`` (hsaug's default), same splits, seeds and settings.
 
     python benchmarks/preprocess_effect.py [--seeds 0 1 2] [--epochs 100] [--soil-epochs 1000] [--threads 1]
+                                           [--data paper hard soil paper10000] [--preprocess none standardize scale]
                                            [--json FILE]
     python benchmarks/preprocess_effect.py --constraints [--data paper hard] ...
 
@@ -38,7 +39,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--soil-epochs", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--data", nargs="+", default=["paper", "hard", "soil"])
+    ap.add_argument("--data", nargs="+", default=["paper", "hard", "soil"],
+                    help="paper, hard, soil, or paper10000 (the paper preset stored as reflectance × 10000)")
+    ap.add_argument("--preprocess", nargs="+", default=["none", "standardize"])
     ap.add_argument("--json", default=None)
     ap.add_argument("--constraints", action="store_true")
     args = ap.parse_args()
@@ -52,9 +55,12 @@ def main() -> None:
             ds = datasets.load_soil(target="SOC", band_range=datasets.PAPER_RANGE)
             split, epochs = fold_split(ds), args.soil_epochs
         else:
-            ds = synthetic.make_scene(name, n_rows=100, n_cols=100, seed=0)
+            ds = synthetic.make_scene(name.replace("10000", ""), n_rows=100, n_cols=100, seed=0)
+            if name.endswith("10000"):  # as a user's raw counts: reflectance × 10000, declared so
+                ds["spectra"] = ds["spectra"] * 10000
+                ds.attrs.update(quantity="reflectance", reflectance_scale=10000.0)
             split, epochs = None, args.epochs
-        for pre in ("none", "standardize"):
+        for pre in args.preprocess:
             t0 = time.perf_counter()
             res = fit(ds, configs=configs, seeds=args.seeds, epochs=epochs, preprocess=pre, split=split,
                       threads=args.threads, progress=False)
@@ -62,16 +68,17 @@ def main() -> None:
             for c, cfg in enumerate(configs):
                 out["rows"].append({"data": name, "preprocess": pre, "config": cfg.label, "epochs": epochs,
                                     "r2": r2[c].tolist(), "seconds": time.perf_counter() - t0})
-            print(f"{name:6s} {pre:12s} " + "  ".join(f"{cfg.label}: {r2[c].mean():.4f} ± {r2[c].std(ddof=1):.4f}"
+            print(f"{name:10s} {pre:12s} " + "  ".join(f"{cfg.label}: {r2[c].mean():.4f} ± {r2[c].std(ddof=1):.4f}"
                                                       for c, cfg in enumerate(configs)), flush=True)
-    print("\npaired difference standardize − none (mean over seeds, min … max):")
-    for name in args.data:
-        for cfg in configs:
-            a = next(r for r in out["rows"] if r["data"] == name and r["config"] == cfg.label and r["preprocess"] == "none")
-            b = next(r for r in out["rows"] if r["data"] == name and r["config"] == cfg.label
-                     and r["preprocess"] == "standardize")
-            d = np.asarray(b["r2"]) - np.asarray(a["r2"])
-            print(f"  {name:6s} {cfg.label:10s} {d.mean():+.4f} ({d.min():+.4f} … {d.max():+.4f})")
+    base = args.preprocess[0]
+    for pre in args.preprocess[1:]:
+        print(f"\npaired difference {pre} − {base} (mean over seeds, min … max):")
+        for name in args.data:
+            for cfg in configs:
+                a, b = (next(r for r in out["rows"] if r["data"] == name and r["config"] == cfg.label
+                             and r["preprocess"] == p) for p in (base, pre))
+                d = np.asarray(b["r2"]) - np.asarray(a["r2"])
+                print(f"  {name:10s} {cfg.label:10s} {d.mean():+.4f} ({d.min():+.4f} … {d.max():+.4f})")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
 

@@ -7,6 +7,8 @@ and composed left to right with ``+``. Each step is a small ``torch.nn.Module`` 
 * ``none`` — the identity;
 * ``standardize`` — per band ``(x − mean) / std``, mean and std fitted on the spectra given
   to :meth:`Preprocess.fit` (the training rows only; a constant band gets std 1);
+* ``scale`` — ``(x − mean) / std`` with one mean and std over all bands and training spectra
+  (units removed, spectral shape and relative band variance kept);
 * ``snv`` — standard normal variate, per spectrum ``(x − mean_row) / std_row`` (nothing fitted);
 * ``savgol`` — Savitzky–Golay smoothing or derivative along the bands, ``window`` (odd,
   > ``polyorder``), ``polyorder``, ``deriv`` and ``delta`` (the band spacing the derivative
@@ -33,7 +35,7 @@ from torch import nn
 
 from .spectra import _describe
 
-__all__ = ["Preprocess", "Identity", "Standardize", "SNV", "SavGol", "Chain", "build", "from_state", "names",
+__all__ = ["Preprocess", "Identity", "Standardize", "Scale", "SNV", "SavGol", "Chain", "build", "from_state", "names",
            "DEFAULT"]
 
 #: the default preprocessing of a trained model
@@ -170,6 +172,34 @@ class Standardize(Preprocess):
         return torch.addcmul(aff[1], x, aff[0])
 
 
+class Scale(Preprocess):
+    """``scale``: ``(x − mean) / std`` with one mean and one std (population) over every band and
+    fitting spectrum, float64 kept as float32 scalars: the units go, the spectral shape and the bands'
+    relative variance stay (unlike ``standardize``, a band with little variance is not blown up)."""
+
+    name = "scale"
+    fitted_fields = ("mean", "std")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", None)
+        self.register_buffer("std", None)
+
+    def _fit(self, x: torch.Tensor) -> None:
+        x64 = x.detach().double().cpu()
+        std = x64.std(correction=0)
+        self.mean = x64.mean().float().reshape(1)
+        self.std = torch.where(std > 0, std, torch.ones_like(std)).float().reshape(1)
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.n_bands = None if state.get("n_bands") is None else int(state["n_bands"])
+        self.mean = torch.tensor(state["mean"], dtype=torch.float64).float().reshape(1)
+        self.std = torch.tensor(state["std"], dtype=torch.float64).float().reshape(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean.to(x.device, x.dtype)) / self.std.to(x.device, x.dtype)
+
+
 class SNV(Preprocess):
     """``snv``: per spectrum ``(x − mean) / std`` over its bands (population std; a flat
     spectrum becomes zeros)."""
@@ -285,7 +315,7 @@ class Chain(Preprocess):
             s._load(st)
 
 
-_STEPS: dict[str, type[Preprocess]] = {c.name: c for c in (Identity, Standardize, SNV, SavGol)}
+_STEPS: dict[str, type[Preprocess]] = {c.name: c for c in (Identity, Standardize, Scale, SNV, SavGol)}
 _STEP_RE = re.compile(r"^\s*([a-z_]+)\s*(?:\((.*)\))?\s*$")
 
 

@@ -55,6 +55,14 @@ def test_snv_and_standardize_equal_numpy(x64):
     assert np.all(out[:, 7] == 0)
 
 
+def test_scale_uses_one_mean_and_std_over_all_bands(x64):
+    step = P.build("scale").fit(torch.tensor(x64[:10]))
+    np.testing.assert_allclose(float(step.mean), x64[:10].mean(), rtol=1e-6)
+    np.testing.assert_allclose(float(step.std), x64[:10].std(), rtol=1e-6)
+    out = step(torch.tensor(x64)).numpy()
+    np.testing.assert_allclose(out, (x64 - x64[:10].mean()) / x64[:10].std(), rtol=1e-5, atol=1e-5)
+
+
 def test_standardize_is_fitted_on_the_rows_it_is_given_only(x64):
     a = P.build("standardize").fit(torch.tensor(x64[:8]))
     b = P.build("standardize").fit(torch.tensor(np.concatenate([x64[:8], 1e3 + x64[8:]])))
@@ -73,7 +81,7 @@ def test_chain_applies_left_to_right_and_fits_each_step_on_the_previous_output(x
     assert torch.equal(chain(x), s3(s2))
 
 
-@pytest.mark.parametrize("spec", ["none", "standardize", "snv", "savgol", "snv+savgol(window=9,polyorder=3,deriv=2)",
+@pytest.mark.parametrize("spec", ["none", "standardize", "scale", "snv", "savgol", "scale+savgol", "snv+savgol(window=9,polyorder=3,deriv=2)",
                                   "savgol(window=5,polyorder=2,deriv=1,delta=9.4)+standardize"])
 def test_state_round_trip_through_json_is_bitwise(x64, spec):
     x = torch.tensor(x64, dtype=torch.float32)
