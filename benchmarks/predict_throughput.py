@@ -138,6 +138,7 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp/hsaug-predict-bench")
     ap.add_argument("--json", default=None)
     ap.add_argument("--skip-cluster", action="store_true")
+    ap.add_argument("--memory-only", action="store_true", help="only the peak-memory figures (cubes written before)")
     ap.add_argument("--child-memory", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_memory is not None:
@@ -150,6 +151,12 @@ def main() -> None:
 
     Path(args.dir).mkdir(parents=True, exist_ok=True)
     load0 = loadavg()
+    if args.memory_only:
+        for size in args.sizes:
+            write_envi(Path(args.dir) / f"scene{size}", size, size, build_model(args.bands).wavelength)
+            print(json.dumps(child_memory(args, size)))
+        print(f"load average before {load0:.2f}, after {loadavg():.2f}")
+        return
     model = build_model(args.bands)
     wl = model.wavelength
     chunks = {"y": args.chunk_rows, "x": args.chunk_cols}

@@ -42,7 +42,8 @@ _FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".netcdf": "netcdf", ".zarr": "za
 # -- opening scenes -----------------------------------------------------------------------------------
 class _EnviCube:
     """A lazily read ENVI image (rows, cols, bands) as a picklable array-like for dask: every
-    read opens a memory map of the file (nothing of the data travels in the task graph)."""
+    read maps the file anew and copies its chunk out (nothing of the data travels in the task
+    graph, and a worker on another machine reads the file itself)."""
 
     def __init__(self, data: str, dtype: np.dtype, shape: tuple[int, int, int], interleave: str, offset: int):
         self.data, self.dtype, self.interleave, self.offset = data, np.dtype(dtype), interleave, int(offset)
@@ -55,7 +56,13 @@ class _EnviCube:
         return {"bip": mm, "bil": mm.transpose(0, 2, 1), "bsq": mm.transpose(1, 2, 0)}[self.interleave]
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        return np.asarray(self._view()[key])
+        # copy the chunk out and drop the mapping: a long-lived map grows the process by the pages it
+        # touched (the readers measured ~380 MiB for a 1000 x 1000 x 224 scene); this stays chunk-sized
+        view = self._view()
+        try:
+            return np.array(view[key])
+        finally:
+            del view
 
 
 def _nodata_to_nan(block: np.ndarray, nodata: float | None) -> np.ndarray:
