@@ -259,6 +259,7 @@ def _model_parsers(sub: Any) -> None:
     pr.add_argument("--scheduler", default=None, help="a dask.distributed scheduler address, e.g. tcp://host:8786")
     pr.add_argument("--timeout", type=float, default=None, help="seconds to wait for --scheduler (default 10)")
     pr.add_argument("--members", action="store_true", help="write each ensemble member, not only the mean")
+    pr.add_argument("--id-column", help="a CSV table of spectra: its column of sample ids")
     pr.add_argument("--bands", choices=["error", "sort", "average"], default="error",
                     help="ENVI scenes with an unsorted/overlapping band list: refuse (default), sort, average")
     pr.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -345,21 +346,28 @@ def train_command(args: Any) -> int:
     return 0
 
 
-def _spectra_table(path: Path) -> Any:
+def _spectra_table(path: Path, id_column: str | None = None, bands: str = "error") -> Any:
     """Spectra (sample, wavelength) from a CSV or a NetCDF holding them; None for a scene (y, x, wavelength)."""
     import xarray as xr
 
     if path.suffix.lower() == ".csv":
         from .readers import read_csv
 
-        return read_csv(path)["spectra"]
+        try:
+            return read_csv(path, id_column=id_column, bands=bands)["spectra"]
+        except ValueError as err:
+            if "no target column" not in str(err):
+                raise
+            raise ValueError(f"SCENE {path}: hsaug.readers.read_csv reads labelled tables only (one target column "
+                             "at least; its values are ignored here); add one, or write the spectra as NetCDF "
+                             "(sample, wavelength)") from None
     if path.suffix.lower() in (".nc", ".nc4"):
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             is_table = "spectra" in ds and "sample" in ds["spectra"].dims
         if is_table:
             from .readers import read_netcdf
 
-            return read_netcdf(path)["spectra"]
+            return read_netcdf(path, bands=bands)["spectra"]
     return None
 
 
@@ -377,11 +385,14 @@ def predict_command(args: Any) -> int:
     if args.chunks is not None and args.chunks < 1:
         raise ValueError(f"--chunks must be >= 1 pixels per side; got {args.chunks}")
     timeout = SCHEDULER_TIMEOUT_S if args.timeout is None else args.timeout
-    table = _spectra_table(scene)
+    table = _spectra_table(scene, args.id_column, args.bands)
     if table is not None:  # spectra (sample, wavelength): a table of predictions
         pred = model.predict(table, members=args.members)
         if out.suffix.lower() == ".csv":
             frame = pred.to_pandas() if not args.members else pred.to_dataframe()
+            if not args.members and "sample_id" in pred.coords:  # the ids of --id-column
+                frame.index = pred["sample_id"].values
+                frame.index.name = "sample_id"
             frame.to_csv(out)
         else:
             write_map(pred, out, overwrite=args.overwrite)

@@ -166,3 +166,25 @@ def test_docs_models_examples_run(tmp_path, monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             exec(compile(block, "docs/models.md", "exec"), {})
+
+
+def test_cli_train_and_predict_a_csv_table_with_ids(tmp_path):
+    import pandas as pd
+
+    ds = make_scene("paper", n_rows=8, n_cols=8, seed=1)
+    df = pd.DataFrame(ds["spectra"].values * 100, columns=[f"{w:.2f}" for w in ds["wavelength"].values])
+    df.insert(0, "id", [f"s{i}" for i in range(len(df))])
+    df["clay"] = ds["target"].values[:, 0] * 50
+    df.to_csv(tmp_path / "soil.csv", index=False)
+    run = _cli("train", tmp_path / "soil.csv", "--target", "clay", "--id-column", "id", "--quantity", "reflectance",
+               "--reflectance-scale", "100", "--augment", "scattering", "--epochs", "2", "--threads", "1",
+               "--out", tmp_path / "m.safetensors", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "÷ 100" in run.stdout
+    run = _cli("predict", tmp_path / "m.safetensors", tmp_path / "soil.csv", "--id-column", "id", "--out",
+               tmp_path / "pred.csv", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    pred = pd.read_csv(tmp_path / "pred.csv", index_col=0)
+    assert list(pred.index[:2]) == ["s0", "s1"] and list(pred.columns) == ["clay"]
+    expect = load_model(tmp_path / "m.safetensors").predict(df.iloc[:, 1:-1].to_numpy(np.float32))
+    np.testing.assert_allclose(pred["clay"].to_numpy(), expect[:, 0], rtol=1e-5, atol=1e-5)
