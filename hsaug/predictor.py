@@ -24,9 +24,10 @@ training configuration and the hsaug version.
 * :meth:`Model.to_onnx` exports preprocessing → network → scaling → constraint → mean; the
   ONNX graph takes float32 spectra on the model's grid.
 
-Output constraints (chosen at training time, applied in training and prediction):
-``"none"``; ``"nonneg"`` — ``relu`` of the prediction in the data's units; ``"sum_to_one"``
-— a softmax over the outputs (abundances: non-negative and summing to one).
+Output constraints (chosen at training time, kept in the model): ``"none"``; ``"nonneg"`` —
+``relu`` of the prediction in the data's units (the network trains on the unconstrained outputs;
+predictions, validation and test metrics are projected); ``"sum_to_one"`` — a softmax over the
+outputs, trained through (abundances: non-negative and summing to one).
 """
 
 from __future__ import annotations

@@ -405,10 +405,12 @@ class _Trainer:
             xa = self.pre(xa.reshape(-1, b)).view(*rows.shape, b)
         return xa
 
-    def head(self, p: torch.Tensor) -> torch.Tensor:
-        """Network outputs → the scaled targets the loss compares, under the output constraint
-        (``"none"``: the outputs themselves, no operation)."""
-        if self.constraint == "none":
+    def head(self, p: torch.Tensor, training: bool = False) -> torch.Tensor:
+        """Network outputs → scaled predictions under the output constraint (``"none"``: the outputs
+        themselves, no operation). ``"sum_to_one"`` (a softmax) is trained through; ``"nonneg"`` is a
+        projection of the predictions only: a relu inside the loss passes no gradient to a negative
+        output, and an output stuck there stays at 0 (measured: docs/models.md)."""
+        if self.constraint == "none" or (training and self.constraint == "nonneg"):
             return p
         return (constrain(p, self.low, self.span, self.constraint) - self.low) / self.span
 
@@ -423,7 +425,7 @@ class _Trainer:
         mses, feats = [], None
         if mc:
             f, p = self.groups[0][1](torch.cat([xb[:mc], xa], dim=1))
-            p = self.head(p)
+            p = self.head(p, training=True)
             mse = (p[:, :n] - yb[:mc]).square().sum(dim=-1).mean(dim=-1)  # eq. (10), (Mc,)
             if self.any_views_mse:  # mean of the batch's and the views' MSE for those members
                 on_views = (p[:, n:] - yb[:mc]).square().sum(dim=-1).mean(dim=-1)
@@ -431,7 +433,8 @@ class _Trainer:
             mses.append(mse)
             feats = f
         if mc < m:
-            mses.append((self.head(self.groups[-1][1](xb[mc:])[1]) - yb[mc:]).square().sum(dim=-1).mean(dim=-1))
+            mses.append((self.head(self.groups[-1][1](xb[mc:])[1], training=True) - yb[mc:]).square().sum(dim=-1)
+                        .mean(dim=-1))
         mse = mses[0] if len(mses) == 1 else torch.cat(mses)
         if n_con:
             con = [LOSSES[name](feats[sl], yb[sl], self.r[sl], self.tau[sl]) for sl, name in self.loss_runs]
