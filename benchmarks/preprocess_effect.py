@@ -3,7 +3,7 @@ vs ``"standardize"`` (hsaug's default), same splits, seeds and settings.
 
     python benchmarks/preprocess_effect.py [--seeds 0 1 2] [--epochs 100] [--soil-epochs 1000] [--threads 1]
                                            [--data paper hard soil paper10000] [--preprocess none standardize scale]
-                                           [--json FILE]
+                                           [--configs baseline shift] [--early-stopping] [--json FILE]
     python benchmarks/preprocess_effect.py --constraints [--data paper hard] ...
 
 With ``--constraints``: the output constraints instead (plain MLP, ``standardize``): test R², the
@@ -42,13 +42,16 @@ def main() -> None:
     ap.add_argument("--data", nargs="+", default=["paper", "hard", "soil"],
                     help="paper, hard, soil, or paper10000 (the paper preset stored as reflectance × 10000)")
     ap.add_argument("--preprocess", nargs="+", default=["none", "standardize"])
+    ap.add_argument("--configs", nargs="+", default=["baseline", "shift"], help="baseline and/or augmentation names")
+    ap.add_argument("--early-stopping", action="store_true",
+                    help="patience = epochs / 10 on validation MSE, keeping each member's best epoch")
     ap.add_argument("--json", default=None)
     ap.add_argument("--constraints", action="store_true")
     args = ap.parse_args()
     if args.constraints:
         constraints(args)
         return
-    configs = [Config.baseline(), Config("shift")]
+    configs = [Config.baseline() if c == "baseline" else Config(c) for c in args.configs]
     out: dict = {"seeds": args.seeds, "rows": []}
     for name in args.data:
         if name == "soil":
@@ -63,7 +66,8 @@ def main() -> None:
         for pre in args.preprocess:
             t0 = time.perf_counter()
             res = fit(ds, configs=configs, seeds=args.seeds, epochs=epochs, preprocess=pre, split=split,
-                      threads=args.threads, progress=False)
+                      threads=args.threads, progress=False,
+                      **({"patience": epochs // 10} if args.early_stopping else {}))
             r2 = res.metrics["test_r2"].reshape(len(configs), len(args.seeds))
             for c, cfg in enumerate(configs):
                 out["rows"].append({"data": name, "preprocess": pre, "config": cfg.label, "epochs": epochs,
