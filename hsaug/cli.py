@@ -127,13 +127,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list_augmentations(name: str | None) -> None:
+    """Each augmentation's parameters with their limits and the draws of every range set."""
+    sets = augment.range_sets()
     for n in [name] if name else augment.names():
-        aug = augment.get(n)
+        augs = {r: augment.get(n, ranges=r) for r in sets}
+        aug = augs[sets[0]]
         print(f"{n}: {(type(aug).__doc__ or '').strip().splitlines()[0]}")
-        for p in aug.params:
-            print(f"    {p.display:<14} [{p.low:g}, {p.high:g}] neutral {p.default:g}; draws {aug.ranges[p.name]}  {p.doc}")
+        names = list(dict.fromkeys(p.name for a in augs.values() for p in a.params))
+        for pname in names:
+            p = next(a.spec(pname) for a in augs.values() if any(q.name == pname for q in a.params))
+            draws = "; ".join(
+                f"{r} {_range_text(a.ranges[pname])}" for r, a in augs.items() if pname in a.ranges
+            )
+            print(f"    {p.display:<14} [{p.low:g}, {p.high:g}] neutral {p.default:g}; draws {draws}  {p.doc}")
         for o in aug.options:
-            print(f"    option {o.name} = {aug.option_values[o.name]!r} of {list(o.choices)}  {o.doc}")
+            values = "; ".join(f"{r} {a.option_values[o.name]!r}" for r, a in augs.items())
+            print(f"    option {o.name} = {values} of {list(o.choices)}  {o.doc}")
+
+
+def _range_text(r: tuple[float, float]) -> str:
+    return f"{r[0]:.4g}" if r[0] == r[1] else f"({r[0]:.4g}, {r[1]:.4g})"
 
 
 def main(argv: list[str] | None = None) -> int:

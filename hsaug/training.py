@@ -281,103 +281,8 @@ def member_generators(seed: int) -> tuple[torch.Generator, torch.Generator, torc
 
 
 # -- augmentation of several members, each with its own generator ------------------------------------
-def _needs_wavelength(aug: Augmentation) -> bool:
-    cached = getattr(aug, "_hsaug_needs_wl", None)
-    if cached is None:
-        cached = any(p.position for p in aug.params)
-        try:
-            aug._hsaug_needs_wl = cached  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
-    return cached
-
-
-def _merge_blocks(gens: Sequence[torch.Generator], counts: list[int]) -> tuple[list, list[int]]:
-    out_g: list = []
-    out_c: list[int] = []
-    for g, c in zip(gens, counts):
-        if out_g and out_g[-1] is g:
-            out_c[-1] += c
-        else:
-            out_g.append(g)
-            out_c.append(c)
-    return out_g, out_c
-
-
-def _apply_rows(aug: Any, x: torch.Tensor, wl: torch.Tensor, gens: Sequence[torch.Generator],
-                counts: list[int], index: torch.Tensor | None) -> torch.Tensor:
-    """Rows of ``x`` (R, B) come in consecutive blocks, ``counts[g]`` rows for member g; each
-    member's draws use only ``gens[g]``, in the order the member's own call would draw them."""
-    if isinstance(aug, Augmentation):
-        wl_arg = wl if _needs_wavelength(aug) else None
-        if type(aug).sample is Augmentation.sample:
-            # the base draw is i.i.d. per spectrum: consecutive blocks of one generator draw at once
-            gens, counts = _merge_blocks(gens, counts)
-        drawn = [aug.sample(c, g, wl_arg) for g, c in zip(gens, counts) if c > 0]
-        params = {k: torch.cat([d[k] for d in drawn]) for k in drawn[0]}
-        return aug.apply(x, wl, index=index, validate=False, **params)
-    if isinstance(aug, Compose):
-        for sub in aug.augmentations:
-            x = _apply_rows(sub, x, wl, gens, counts, index)
-        return x
-    if isinstance(aug, OneOf):
-        live = [(g, c) for g, c in zip(gens, counts)]
-        if aug.mode == "batch":
-            choice = torch.cat([
-                torch.multinomial(aug.weights, 1, generator=g).expand(c) if c > 0 else torch.empty(0, dtype=torch.long)
-                for g, c in live
-            ])
-        else:
-            choice = torch.cat([
-                torch.multinomial(aug.weights, c, replacement=True, generator=g) if c > 0
-                else torch.empty(0, dtype=torch.long) for g, c in live
-            ])
-        owner = torch.repeat_interleave(torch.arange(len(counts)), torch.as_tensor(counts))
-        out = torch.empty_like(x)
-        for k, sub in enumerate(aug.augmentations):  # a loop over members of the OneOf
-            rows = (choice == k).nonzero().flatten()
-            if rows.numel() == 0:
-                continue
-            sub_counts = torch.bincount(owner[rows], minlength=len(counts)).tolist()
-            rows_dev = rows.to(x.device)
-            sub_index = None if index is None else index[rows_dev]
-            out[rows_dev] = _apply_rows(sub, x[rows_dev], wl, gens, sub_counts, sub_index)
-        return out
-    # anything else callable: one call per member (its own generator)
-    parts, start = [], 0
-    for g, c in zip(gens, counts):
-        if c:
-            sl = slice(start, start + c)
-            parts.append(aug(x[sl], wl, g, index=None if index is None else index[sl], validate=False))
-        start += c
-    return torch.cat(parts)
-
-
-def augment_members(aug: Any, x: torch.Tensor, wavelength: torch.Tensor, generators: Sequence[torch.Generator],
-                    index: torch.Tensor | None = None) -> torch.Tensor:
-    """Augment one batch per member: ``x`` (G, n, B) → (G, n, B).
-
-    Member g's draws come from ``generators[g]`` alone, in the order of a call
-    ``aug(x[g], wavelength, generators[g], index=index[g])``, so the result for g does not
-    depend on the other members; the transform itself runs once on all G·n rows.
-    ``index`` (G, n) gives each spectrum's row in the reference (training) set.
-    """
-    g, n, b = x.shape
-    if len(generators) != g:
-        raise ValueError(f"generators must give one generator per member ({g}); got {len(generators)}")
-    flat_index = None if index is None else index.reshape(g * n)
-    out = _apply_rows(aug, x.reshape(g * n, b), wavelength, list(generators), [n] * g, flat_index)
-    return out.view(g, n, b)
-
-
-def _fit_reference(aug: Any, reference: torch.Tensor) -> None:
-    """Call ``fit(reference)`` on every augmentation inside ``aug`` that has one (nearest neighbour)."""
-    if aug is None:
-        return
-    for sub in getattr(aug, "augmentations", ()):
-        _fit_reference(sub, reference)
-    if isinstance(aug, Augmentation) and callable(getattr(aug, "fit", None)):
-        aug.fit(reference)
+# written once, with the augmentations: hsaug.augment.members and each class's apply_members
+augment_members = augment.augment_members
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -767,7 +672,7 @@ class _Trainer:
         for c, _ in views:
             if c._aug_key not in built:
                 built[c._aug_key] = aug = c.build()
-                _fit_reference(aug, self.x_train)
+                augment.fit_reference(aug, self.x_train)
                 if aug is not None:  # one pass over the training set: fail now, not mid-training
                     try:
                         augment_members(aug, self.x_train[None], self.wl, [torch.Generator().manual_seed(0)],
@@ -794,7 +699,7 @@ class _Trainer:
                 continue
             g = sl.stop - sl.start
             gens = [gen for gen in self.aug_gens[sl] for _ in sizes]
-            out = _apply_rows(aug, xa[sl].reshape(-1, b), self.wl, gens, sizes * g, rows[sl].reshape(-1))
+            out = augment.apply_rows(aug, xa[sl].reshape(-1, b), self.wl, gens, sizes * g, rows[sl].reshape(-1))
             xa[sl] = out.view(g, -1, b)
         return xa
 
