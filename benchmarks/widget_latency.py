@@ -25,7 +25,7 @@ TARGET_MS = 50.0
 
 def measure(name: str, changes: int, source: str, seed: int = 0) -> tuple[float, float]:
     """(median, max) milliseconds from a slider change to updated figure data."""
-    from hsaug import viz
+    from hsaug.augment import preview
     from hsaug.widgets import AugmentationExplorer
 
     ex = AugmentationExplorer(source, name, seed=seed)
@@ -36,7 +36,7 @@ def measure(name: str, changes: int, source: str, seed: int = 0) -> tuple[float,
     for i in range(changes + 1):  # the first change warms caches and is not counted
         key = names[i % len(names)]
         slider = ex.sliders[key]
-        value = viz.draw_params(ex.augmentation, gen, ex.picker.wavelength)[key]
+        value = preview.draw_params(ex.augmentation, gen, ex.picker.wavelength)[key]
         if abs(value - slider.value) < 1e-6:  # make sure it is a change
             value = slider.min if slider.value != slider.min else slider.max
         t = time.perf_counter()

@@ -43,7 +43,8 @@ import xarray as xr
 
 from . import augment, viz
 from .augment import preview
-from .augment.base import Augmentation, Param
+from .augment.base import Augmentation
+from .params import Param
 from .sources import SOURCES, load_source, reference_rows
 from .spectra import _describe, as_spectra, check_wavelength
 
@@ -352,7 +353,7 @@ class AugmentationExplorer(W.VBox):
     # -- building --------------------------------------------------------------------
     def _fit(self, aug: Augmentation) -> None:
         """Fit a reference-based augmentation on the spectra of the chosen one's group."""
-        if callable(getattr(aug, "fit", None)):
+        if aug.needs_reference:
             ref, self._index_in_reference = self.picker.reference()
             aug.fit(as_spectra(ref))
         else:
@@ -616,7 +617,7 @@ class AugmentationGallery(W.VBox):
         ref, self._index_in_reference = self.picker.reference()
         self._group_size = ref.sizes["sample"]
         for a in self.augmentations:
-            if callable(getattr(a, "fit", None)):
+            if a.needs_reference:
                 a.fit(as_spectra(ref))
 
     def _clip(self, params: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -1146,6 +1147,10 @@ class TrainingMonitor(W.VBox):
         for epoch in range(n):
             mon.update(epoch + 1, {k: a[:, epoch] for k, a in arrays.items() if epoch < a.shape[1]})
         return mon
+
+    def static_figure(self) -> go.Figure:
+        """The curves so far as a static figure (papermill runs, ``interactive = False``)."""
+        return self._figure()
 
     def _figure(self) -> go.Figure:
         panels: dict[str, dict[str, list[float]]] = {}

@@ -39,9 +39,7 @@ def test_augmentation_figure_plots_the_augmentation_output(name):
     aug = preview.prepare(name, X)
     params = preview.draw_params(aug, seed=3, wavelength=WL)
     fig = viz.augmentation_figure(aug, X[2], WL, params, index=2)
-    expected = augment.get(name)
-    if hasattr(expected, "fit"):
-        expected.fit(X)
+    expected = augment.get(name).fit(X)
     want = expected.apply(torch.as_tensor(X[2:3]), WL, index=torch.tensor([2]), **params)[0].numpy()
     np.testing.assert_allclose(fig.data[1].y, want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fig.data[0].y, X[2], rtol=1e-6)

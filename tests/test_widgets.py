@@ -22,9 +22,7 @@ SPECTRA = to_dataarray(X, WL)
 
 def _expected(name: str, options: dict, row: int, params: dict) -> np.ndarray:
     """The augmentation's own output, computed without the widget."""
-    aug = augment.get(name, **options)
-    if hasattr(aug, "fit"):
-        aug.fit(X)
+    aug = augment.get(name, **options).fit(X)
     return aug.apply(torch.as_tensor(X[row:row + 1]), WL, index=torch.tensor([row]), **params)[0].numpy()
 
 

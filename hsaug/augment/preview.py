@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from ..spectra import _describe, as_spectra, check_wavelength
-from .base import Augmentation, Param
+from ..params import Param
+from .base import Augmentation
 
 __all__ = [
     "prepare", "apply_one", "draw_params", "one_spectrum", "equation", "role", "is_cosine", "angle_deg", "marks",
@@ -88,9 +89,8 @@ def prepare(augmentation: str | Augmentation, reference: Any = None, **config: A
     else:
         raise ValueError(f"augmentation must be a name from {names()} or an Augmentation; "
                          f"got {_describe(augmentation)}")
-    fit = getattr(aug, "fit", None)
-    if callable(fit) and reference is not None:
-        fit(as_spectra(reference, name="reference"))
+    if reference is not None and aug.needs_reference:
+        aug.fit(as_spectra(reference, name="reference"))
     return aug
 
 
