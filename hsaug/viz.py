@@ -60,17 +60,18 @@ def _num(v: float, integer: bool = False) -> str:
     if integer or float(v).is_integer():
         text = f"{v:.0f}"
     elif abs(v) >= 100:
-        text = f"{v:.1f}"
+        text = f"{v:.0f}"
     else:
         text = f"{v:.3g}"
     return text.translate(_SUPER)
 
 
 def format_params(aug: Augmentation, params: Mapping[str, float], limit: int | None = 3, *,
-                  per_line: int | None = None) -> str:
+                  per_line: int | None = None, line_chars: int | None = None) -> str:
     """``Δ = 12.5 nm`` for a title: the parameters with units, at most ``limit`` of them
     (None: all; "…" marks the rest). Numbered families share one entry (``A = (10, −10) nm``),
-    cosines carry their angle (``μ1 = 0.5 (60°)``). ``per_line`` entries per line (``<br>``)."""
+    cosines carry their angle (``μ1 = 0.5 (60°)``). ``per_line`` entries per line, or lines of
+    at most ``line_chars`` characters (``<br>`` between lines)."""
     from .augment.preview import angle_deg, is_cosine
 
     entries: list[str] = []
@@ -103,6 +104,14 @@ def format_params(aug: Augmentation, params: Mapping[str, float], limit: int | N
         out = out[:limit] + ["…"]
     if per_line:
         return "<br>".join(", ".join(out[i:i + per_line]) for i in range(0, len(out), per_line))
+    if line_chars:  # greedy: entries joined until a line would pass line_chars
+        lines: list[str] = []
+        for e in out:
+            if lines and len(lines[-1]) + 2 + len(e) <= line_chars:
+                lines[-1] += ", " + e
+            else:
+                lines.append(e)
+        return "<br>".join(lines)
     return ", ".join(out)
 
 
@@ -159,7 +168,7 @@ def explorer_figure(wavelength: Any, original: Any, augmented: Any = None, *, ti
         height=470, margin=dict(l=60, r=16, t=78, b=40),
         title=dict(font=dict(size=14)),
         yaxis=dict(domain=[0.0, 1.0]),
-        yaxis2=dict(domain=[0.0, 0.0], anchor="x", visible=False, title_text="ε [nm]", zeroline=True, zerolinecolor="#999"),
+        yaxis2=dict(domain=[0.0, 0.001], anchor="x", visible=False, title_text="ε [nm]", zeroline=True, zerolinecolor="#999"),
         legend=dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0.0),
     )
     return fig
@@ -185,7 +194,7 @@ def update_marks(fig: go.Figure, wavelength: Any, marks: Mapping[str, Any]) -> N
         fig.layout.xaxis.anchor = "y2"
     else:
         fig.layout.yaxis.domain = [0.0, 1.0]
-        fig.layout.yaxis2.domain = [0.0, 0.0]
+        fig.layout.yaxis2.domain = [0.0, 0.001]  # hidden (a zero-height domain stops plotly drawing row 1)
         fig.layout.yaxis2.visible = False
         fig.layout.xaxis.anchor = "y"
     shapes = []
@@ -228,7 +237,7 @@ def _panel_title(aug: Augmentation, params: Mapping[str, float]) -> str:
     """``shift (eq. 1)<br>Δ = 12.5 nm``: the name, then every parameter in small type."""
     from .augment.preview import equation
 
-    detail = format_params(aug, params, limit=None, per_line=2)
+    detail = format_params(aug, params, limit=None, line_chars=26)
     number = equation(aug)[0]
     name = aug.name.replace("_", " ") + (f" ({number})" if number else "")
     return f"{name}<br><span style='font-size:10px'>{detail}</span>" if detail else name
@@ -379,9 +388,8 @@ def loss_figure(
     a = names[anchor]
     tau_text = f", τ = {tau:.2f}" if tau is not None else ""
     fig = make_subplots(rows=2, cols=2, horizontal_spacing=0.14, vertical_spacing=0.2,
-                        subplot_titles=(f"label distance to anchor {a} (ball: left of r)",
-                                        f"anchor {a}: weight of each j{tau_text}",
-                                        "cosine similarity (−1 … 1)", f"pairs in the {loss_name} loss"))
+                        subplot_titles=(f"label distance to anchor {a}", f"anchor {a}'s weights{tau_text}",
+                                        "cosine similarity", f"pairs in the {loss_name} loss"))
     fig.add_trace(go.Scatter(x=dist, y=names, mode="markers", marker=dict(color=colour, size=11, symbol=symbol,
                                                                              line=dict(color="#333", width=0.5)),
                              name="label distance", showlegend=False,
@@ -390,7 +398,7 @@ def loss_figure(
     fig.add_trace(go.Scatter(x=[r, r], y=[names[0], names[-1]], mode="lines+text", text=["", f"r = {r:.3g}"],
                              textposition="bottom right", line=dict(color=PALETTE[0], dash="dash", width=2),
                              name="radius r", showlegend=False, hoverinfo="skip"), row=1, col=1)
-    wlabel = "σ(s_ij)" if loss_name == "bce" else "e^{s_ij} / Σ_k e^{s_ik}"
+    wlabel = "σ(s_ij)" if loss_name == "bce" else "weight"
     fig.add_trace(go.Bar(x=names, y=w, marker_color=colour, name="anchor weights", showlegend=False,
                          hovertemplate=f"j=%{{x}}: {wlabel} = %{{y:.3f}}<extra></extra>"), row=1, col=2)
     fig.add_trace(go.Heatmap(z=s, x=names, y=names, colorscale="RdBu_r", zmin=-1, zmax=1, name="cosine",
@@ -409,8 +417,9 @@ def loss_figure(
     fig.update_xaxes(type="category", row=1, col=2)
     fig.add_shape(type="rect", xref="x4", yref="y4", x0=-0.5, x1=n2 - 0.5, y0=anchor - 0.5, y1=anchor + 0.5,
                   line=dict(color=PALETTE[0], width=2), fillcolor="rgba(0,0,0,0)")
-    fig.add_annotation(text="red: positive · blue: negative · grey: unused", xref="x4 domain", yref="y4 domain",
-                       x=0.5, y=-0.16, showarrow=False, font=dict(size=11, color="#555"))
+    fig.update_annotations(font=dict(size=12))
+    fig.add_annotation(text="red positive · blue negative · grey unused", xref="x4 domain", yref="y4 domain",
+                       x=0.5, y=-0.16, showarrow=False, font=dict(size=10, color="#555"))
     if title is None:
         title = f"{loss_name} contrastive loss = {loss:.4f}" if loss is not None else ""
     return _layout(fig, title=title, height=720)

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
@@ -52,6 +53,7 @@ __all__ = [
     "SOURCES",
     "load_source",
     "LiveFigure",
+    "Resizer",
     "SpectrumPicker",
     "AugmentationExplorer",
     "AugmentationGallery",
@@ -71,7 +73,7 @@ LIVE_LIMIT_S = 0.04
 #: Integer parameters with more whole values than this get a text box, not a slider.
 TEXT_BOX_ABOVE = 1000
 CONTROLS_WIDTH = "340px"  # the control column; the figure takes the rest and wraps below when narrow
-_DESC = {"description_width": "78px"}
+_DESC = {"description_width": "92px"}
 _FULL = W.Layout(width="100%")
 
 
@@ -88,6 +90,60 @@ def _figure_box(figure: W.Widget, min_width: str = "420px") -> W.VBox:
 def _controls_box(children: Sequence[W.Widget]) -> W.VBox:
     return W.VBox(list(children), layout=W.Layout(flex=f"0 0 {CONTROLS_WIDTH}", width=CONTROLS_WIDTH,
                                                   max_width="100%"))
+
+
+# -- figures that follow their container -------------------------------------------------
+class Resizer(anywidget.AnyWidget):
+    """An invisible widget that keeps the plotly figures of its parent box as wide as the box.
+
+    Plotly sizes an autosized figure once, when it is drawn — often before the notebook has
+    laid out the output, so the figure comes out 700 px wide whatever the room — and again
+    only on a window resize. This widget watches its parent element (a ResizeObserver, so
+    also when JupyterLab's side panel opens or closes) and, after each plot is drawn, checks
+    that every plot inside is as wide as its element; when not, it sends the window a
+    resize event, and plotly fits every responsive figure to its container.
+    """
+
+    _esm = """
+    function render({ el }) {
+      el.style.display = "none";
+      let observer = null, frame = 0, last = -1, box = null;
+      const timers = [];
+      const nudge = () => {
+        cancelAnimationFrame(frame);
+        frame = requestAnimationFrame(() => window.dispatchEvent(new Event("resize")));
+      };
+      // a plot drawn at another width than its element (plotly's 700 px default): resize
+      const check = () => {
+        if (!box) return;
+        for (const gd of box.querySelectorAll(".js-plotly-plot")) {
+          const svg = gd.querySelector(".main-svg");
+          const want = gd.getBoundingClientRect().width;
+          if (svg && want > 0 && Math.abs(svg.getBoundingClientRect().width - want) > 2) { nudge(); return; }
+        }
+      };
+      const later = () => { for (const ms of [50, 300, 1000, 3000]) timers.push(setTimeout(check, ms)); };
+      const start = () => {
+        box = el.parentElement;
+        if (!el.isConnected || !box) { frame = requestAnimationFrame(start); return; }
+        observer = new ResizeObserver(() => {
+          const w = Math.round(box.getBoundingClientRect().width);
+          if (w !== last) { last = w; nudge(); later(); }
+        });
+        observer.observe(box);
+        later();
+      };
+      document.addEventListener("plotlywidget-after-render", later);
+      start();
+      return () => {
+        cancelAnimationFrame(frame);
+        timers.forEach(clearTimeout);
+        document.removeEventListener("plotlywidget-after-render", later);
+        if (observer) observer.disconnect();
+      };
+    }
+    export default { render };
+    """
 
 
 # -- figures whose synced state follows every update ------------------------------------
@@ -340,7 +396,7 @@ class AugmentationExplorer(W.VBox):
                         layout=W.Layout(display="flex", flex_flow="row wrap", width="100%"))
         controls = _controls_box([self.chooser, self.equation, self.option_box, self.slider_box, buttons,
                                   self.full_ranges, self.status, self.help, self.downloads])
-        super().__init__([self.picker, _css_row([controls, _figure_box(self.figure)])], layout=_FULL)
+        super().__init__([self.picker, _css_row([controls, _figure_box(self.figure)]), Resizer()], layout=_FULL)
         self.add_class("hsaug-explorer")
         self.picker.on_change(self._spectrum_changed)
         self.chooser.observe(lambda ch: self._build(ch["new"], {}), names="value")
@@ -605,7 +661,7 @@ class AugmentationGallery(W.VBox):
         bar = W.Box([self.seed, self.random_button, self.paper_button, self.reset_button],
                     layout=W.Layout(display="flex", flex_flow="row wrap"))
         super().__init__([W.Box([note, bar], layout=W.Layout(display="flex", flex_flow="row wrap", width="100%")),
-                          self.figure], layout=_FULL)
+                          self.figure, Resizer()], layout=_FULL)
         self.add_class("hsaug-gallery")
         self.picker.on_change(self._on_spectrum)
         self.random_button.on_click(lambda _: self.random_draw())
@@ -748,7 +804,7 @@ class IlluminationExplorer(W.VBox):
         self.figure = _live(fig)
         self.redraw()
         controls = _controls_box(rows + [self.reset_button, self.status, self.help])
-        super().__init__([self.picker, _css_row([controls, _figure_box(self.figure)])], layout=_FULL)
+        super().__init__([self.picker, _css_row([controls, _figure_box(self.figure)]), Resizer()], layout=_FULL)
         self.add_class("hsaug-illumination")
         for sl in self.sliders.values():
             sl.observe(self._on_slider, names="value")
@@ -816,7 +872,7 @@ class IlluminationExplorer(W.VBox):
 # -- contrastive loss (teaching) ----------------------------------------------------------
 #: What each loss's value means: sign and scale, for the readout.
 LOSS_NOTES = {
-    "ball": "eq. 8: Σ over the anchor's positives of −log(e^{s_ij} / Σ_negatives e^{s_ik}), summed over "
+    "ball": "eq. 8: Σ over the anchor's positives j of −log(exp(s_ij) / Σ over negatives k of exp(s_ik)), summed over "
             "the 2N anchors and divided by N. The denominator holds negatives only, so a positive more "
             "similar than all negatives together gives a negative term: the loss can be below 0, and it "
             "grows with the number of positives (a sum, not a mean).",
@@ -928,7 +984,7 @@ class LossExplorer(W.VBox):
         self.redraw()
         controls = _controls_box([self.sliders["r"], self.sliders["tau"], self.loss_choice, self.anchor, self.view,
                                   self.reset_button, self.readout, self.help])
-        super().__init__([_css_row([controls, _figure_box(self.figure, "480px")])], layout=_FULL)
+        super().__init__([_css_row([controls, _figure_box(self.figure, "480px")]), Resizer()], layout=_FULL)
         self.add_class("hsaug-loss")
         for w in (*self.sliders.values(), self.loss_choice, self.anchor):
             w.observe(lambda _: self.redraw(), names="value")
@@ -1026,10 +1082,10 @@ class LossExplorer(W.VBox):
         roles = c["roles"]
         n2 = roles.shape[0]
         n_pos = int((roles == 2).sum())
-        self.readout.value = (f"<b>{c['name']} loss = {c['loss']:.4f}</b><br><small>{n_pos} positive pairs of "
-                              f"{n2 * (n2 - 1)}; the anchor has {int((roles[c['anchor']] == 2).sum())}"
-                              f" (its own view included)</small><br><small style='color:#444'>"
-                              f"{html.escape(LOSS_NOTES[c['name']])}</small>")
+        self.readout.value = (f"<b>{c['name']} loss = {c['loss']:.4f}</b><div style='font-size:11px;"
+                              f"line-height:1.35'>{n_pos} positive pairs of {n2 * (n2 - 1)}; the anchor has "
+                              f"{int((roles[c['anchor']] == 2).sum())} (its own view included)<br><span "
+                              f"style='color:#444'>{html.escape(LOSS_NOTES[c['name']])}</span></div>")
 
     def set(self, **values: float) -> None:
         """Set ``r`` and/or ``tau`` and redraw."""
@@ -1078,7 +1134,7 @@ class TrainingMonitor(W.VBox):
         self.started = time.perf_counter()
         self.status = W.HTML("<small>training: the curves appear after the first epoch (a few seconds)…</small>")
         self.figure = _live(viz.curves_figure({}, title=title, waiting=True))
-        super().__init__([self.status, self.figure], layout=_FULL)
+        super().__init__([self.status, self.figure, Resizer()], layout=_FULL)
         self.add_class("hsaug-training")
 
     def _groups(self, n: int) -> dict[str, np.ndarray]:

@@ -95,7 +95,7 @@ def test_prepare_rejects_config_on_an_instance_and_other_types():
 def test_format_params_uses_labels_units_angles_and_families():
     aug = augment.get("shift")
     assert viz.format_params(aug, {"delta": 12.5}) == "Δ = 12.5 nm"
-    assert viz.format_params(aug, {"delta": -1450.25}) == "Δ = −1450.2 nm"
+    assert viz.format_params(aug, {"delta": -145.25}) == "Δ = −145 nm"
     el = augment.get("elastic", n_kernels=2)
     p = {"A_1": 5.0, "A_2": -2.5, "lambda_1": 900.0, "lambda_2": 1800.0, "sigma": 60.0}
     assert viz.format_params(el, p, limit=None) == "A = (5, −2.5) nm, λ = (900, 1800) nm, σ = 60 nm"
@@ -123,7 +123,7 @@ def test_loss_figure_marks_the_anchor_its_positives_and_the_roles():
     roles = pair_roles("ball", y2, 0.1)
     w = np.linspace(0, 1, 8)
     fig = viz.loss_figure(y, np.eye(8), roles, radius=0.1, anchor=0, loss=1.25, weights=w, tau=0.5)
-    assert "1.2500" in fig.layout.title.text and "τ = 0.50" in fig.layout.annotations[1].text
+    assert "1.2500" in fig.layout.title.text and "τ = 0.50" in fig.layout.annotations[1].text and "anchor 0" in fig.layout.annotations[0].text
     dots, line, bars, cosine, heat = fig.data
     np.testing.assert_allclose(dots.x, np.linalg.norm(y2 - y2[0], axis=1))
     assert list(dots.y) == ["0", "1", "2", "3", "0′", "1′", "2′", "3′"]
@@ -161,3 +161,11 @@ def test_training_figure_splits_losses_from_metrics():
     np.testing.assert_array_equal(fig.data[1].x, [1, 2])
     one = viz.training_figure({"R2": [0.1]})
     assert len(one.data) == 1 and "xaxis2" not in one.layout
+
+
+def test_format_params_wraps_long_subtitles():
+    el = augment.get("elastic")
+    p = {"A_1": 5.44, "A_2": 4.87, "A_3": 1.89, "lambda_1": 2264.5, "lambda_2": 1347.2, "lambda_3": 2078.5,
+         "sigma": 47.0}
+    lines = viz.format_params(el, p, limit=None, line_chars=26).split("<br>")
+    assert lines == ["A = (5.44, 4.87, 1.89) nm", "λ = (2264, 1347, 2078) nm", "σ = 47 nm"]
