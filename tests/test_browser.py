@@ -214,7 +214,16 @@ def overflow(page, selector: str) -> list[str]:
 
 
 def save_shot(locator, path: Path, suffix: str = "") -> None:
+    """Screenshot of one element; the page grows (same width) so a tall element is not covered
+    by JupyterLab's toolbar and status bar, then returns to 1280×800."""
+    page = locator.page
+    height = int(locator.bounding_box()["height"]) + 260
+    if height > VIEWPORT["height"]:
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+        page.wait_for_timeout(300)
+    locator.scroll_into_view_if_needed()
     locator.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
     if os.environ.get("HSAUG_SCREENSHOT"):
         target = Path(os.environ["HSAUG_SCREENSHOT"])
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -274,7 +283,6 @@ def test_slider_moves_the_plotted_curve_and_the_title(notebook01, tmp_path):
     page.wait_for_timeout(400)  # let plotly finish drawing
     save_shot(explorer, tmp_path / "explorer.png")
     gallery = page.locator(".hsaug-gallery").first
-    gallery.scroll_into_view_if_needed()
     save_shot(gallery, tmp_path / "gallery.png", "-gallery")
 
 

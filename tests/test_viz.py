@@ -169,3 +169,52 @@ def test_format_params_wraps_long_subtitles():
          "sigma": 47.0}
     lines = viz.format_params(el, p, limit=None, line_chars=26).split("<br>")
     assert lines == ["A = (5.44, 4.87, 1.89) nm", "λ = (2264, 1347, 2078) nm", "σ = 47 nm"]
+
+
+def test_preview_marks_say_where_the_change_happens():
+    erase = augment.get("band_erasure")
+    marks = preview.marks(erase, WL, {"fraction": 0.1, "position": 0.5})
+    (lo, hi), = marks["erased"]
+    out = preview.apply_one(erase, X[0], WL, {"fraction": 0.1, "position": 0.5})
+    changed = WL[out != X[0]]
+    assert lo < changed.min() and changed.max() < hi
+    perm = augment.get("band_permutation")
+    p = {"block": 20.0, "share": 0.3, "seed": 5.0}
+    marks = preview.marks(perm, WL, p)
+    out = preview.apply_one(perm, X[0], WL, p)
+    moved = WL[out != X[0]]
+    assert all(any(a < w < b for a, b in marks["moved"]) for w in moved)
+    assert len(marks["blocks"]) == 224 // 20 - 1
+    el = augment.get("elastic", n_kernels=1)
+    marks = preview.marks(el, WL, {"A_1": 8.0, "lambda_1": 1000.0, "sigma": 50.0})
+    assert marks["displacement"].max() == pytest.approx(8.0, rel=1e-2) and marks["centres"] == [(1000.0, 8.0)]
+    assert preview.marks(augment.get("shift"), WL, {"delta": 3.0}) == {}
+
+
+def test_preview_words_and_kernel_order():
+    assert preview.equation("shift") == ("eq. 1", "x̃(λ) = x(λ − Δ)")
+    sc = augment.get("scattering")
+    assert preview.is_cosine(sc.spec("mu1")) and not preview.is_cosine(augment.get("shift").spec("delta"))
+    assert preview.angle_deg(0.5) == pytest.approx(60.0)
+    assert "incidence" in preview.role(sc, sc.spec("mu1"))
+    out = preview.kernel_order({"A_1": 1.0, "A_2": 2.0, "lambda_1": 900.0, "lambda_2": 500.0, "sigma": 9.0})
+    assert out == {"A_1": 2.0, "A_2": 1.0, "lambda_1": 500.0, "lambda_2": 900.0, "sigma": 9.0}
+    lines, rows = preview.table(WL, X[0], X[1], sc, {"mu1": 0.5}, source="test")
+    assert "mu1: 0.5 (θ = 60.00°)" in lines and lines[-1] == "source: test" and rows.shape == (224, 3)
+
+
+def test_sources_group_materials_and_radiance():
+    from hsaug.radiance import surface_radiance
+    from hsaug.sources import load_source, reference_rows
+
+    from hsaug.spectra import to_dataarray
+
+    da = load_source(to_dataarray(X, WL).assign_coords(group=("sample", ["a", "b"] * 6)))
+    rows, row = reference_rows(da, 5)
+    assert list(rows) == [1, 3, 5, 7, 9, 11] and row == 2
+    with pytest.raises(ValueError, match="row must be"):
+        reference_rows(da, 12)
+    sun, sky = np.full(224, 1.5), np.full(224, 0.2)
+    np.testing.assert_allclose(surface_radiance(X[0], sun, sky, 60.0), X[0] * (0.75 + 0.2) / np.pi, rtol=1e-6)
+    with pytest.raises(ValueError, match="zenith"):
+        surface_radiance(X[0], sun, sky, 95.0)
