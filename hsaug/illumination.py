@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 from .params import Param
-from .spectra import UNITS, _describe, check_wavelength
+from .spectra import UNITS, check_wavelength, describe as _describe
 
 __all__ = [
     "IRRADIANCE_UNITS",

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .spectra import _describe, as_spectra, check_wavelength, sensor_grid
+from .spectra import as_spectra, check_wavelength, describe, sensor_grid
 
 __all__ = ["SOURCES", "load_source", "reference_rows"]
 
@@ -92,7 +92,7 @@ def load_source(source: str | xr.DataArray | xr.Dataset, *, limit: int = 500, se
         groups = da["group"].values if "group" in da.coords else ["custom"] * n
         return _labelled(da, labels, groups, "custom")
     if not isinstance(source, str):
-        raise ValueError(f"source must be one of {list(SOURCES)} or spectra (a DataArray/Dataset); got {_describe(source)}")
+        raise ValueError(f"source must be one of {list(SOURCES)} or spectra (a DataArray/Dataset); got {describe(source)}")
     if limit < 1:
         raise ValueError(f"limit must be a positive number of spectra; got {limit}")
     return _load_named(source, int(limit), int(seed))

@@ -20,8 +20,9 @@ from plotly.subplots import make_subplots
 
 from . import augment
 from .augment.base import Augmentation
-from .augment.preview import one_spectrum, apply_one, draw_params, prepare
-from .spectra import _describe, check_wavelength
+from .augment.preview import apply_one, draw_params, one_spectrum, prepare
+from .spectra import check_wavelength
+from .spectra import describe
 
 __all__ = [
     "ORIGINAL",
@@ -137,10 +138,10 @@ def spectrum_figure(
     wl = check_wavelength(wavelength).double().numpy()
     x0 = np.asarray(original, dtype=float).reshape(-1)
     if x0.shape != wl.shape:
-        raise ValueError(f"original must have one value per band ({wl.size}); got {_describe(original)}")
+        raise ValueError(f"original must have one value per band ({wl.size}); got {describe(original)}")
     x1 = None if augmented is None else np.asarray(augmented, dtype=float).reshape(-1)
     if x1 is not None and x1.shape != wl.shape:
-        raise ValueError(f"augmented must have one value per band ({wl.size}); got {_describe(augmented)}")
+        raise ValueError(f"augmented must have one value per band ({wl.size}); got {describe(augmented)}")
     fig = go.Figure([
         go.Scatter(x=wl, y=x0, name=names[0], mode="lines", line=dict(color=ORIGINAL, width=2)),
         go.Scatter(x=wl, y=x1 if x1 is not None else [], name=names[1], mode="lines",
@@ -315,7 +316,7 @@ def illumination_figure(
             continue
         a = np.asarray(v, dtype=float).reshape(-1)
         if a.shape != wl.shape:
-            raise ValueError(f"{k} must have one value per band ({wl.size}); got {_describe(v)}")
+            raise ValueError(f"{k} must have one value per band ({wl.size}); got {describe(v)}")
         vals[k] = a
     rows = 1 + (radiance is not None) + (spectrum is not None)
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.07)
@@ -371,7 +372,7 @@ def loss_figure(
         raise ValueError(f"cosine must be a square (2N, 2N) matrix; got shape {s.shape}")
     n2 = s.shape[0]
     if y.ndim != 2 or y.shape[0] not in (n2, n2 // 2):
-        raise ValueError(f"labels must be (N, s) or (2N, s) for a {n2} x {n2} similarity; got {_describe(labels)}")
+        raise ValueError(f"labels must be (N, s) or (2N, s) for a {n2} x {n2} similarity; got {describe(labels)}")
     if y.shape[0] != n2:
         y = np.concatenate([y, y])
     if role.shape != (n2, n2):
@@ -613,7 +614,7 @@ def _method_colors(methods: Sequence[str]) -> dict[str, str]:
 
 
 def _robustness_stats(result: Any, methods: Sequence[str] | None) -> tuple[Any, list[str]]:
-    from .experiments import robustness_summary
+    from .stats import robustness_summary
 
     table = robustness_summary(result)
     names = [str(m) for m in result["method"].values]

@@ -47,7 +47,8 @@ from .augment import preview
 from .augment.base import Augmentation
 from .params import Param
 from .sources import SOURCES, load_source, reference_rows
-from .spectra import _describe, as_spectra, check_wavelength
+from .spectra import as_spectra, check_wavelength
+from .spectra import describe
 
 __all__ = [
     "SOURCES",
@@ -1017,7 +1018,7 @@ class LossExplorer(W.VBox):
         y = torch.as_tensor(np.asarray(labels, dtype=np.float32))
         y = y[:, None] if y.ndim == 1 else y
         if y.ndim != 2 or y.shape[0] != x.shape[0]:
-            raise ValueError(f"labels must be (N, s) with N = {x.shape[0]} like spectra; got {_describe(labels)}")
+            raise ValueError(f"labels must be (N, s) with N = {x.shape[0]} like spectra; got {describe(labels)}")
         return x, y, wl
 
     @staticmethod
@@ -1025,7 +1026,7 @@ class LossExplorer(W.VBox):
         f = torch.as_tensor(np.asarray(features, dtype=np.float32))
         if f.ndim != 2 or f.shape[0] != 2 * n:
             raise ValueError(f"features must be (2N, d) = ({2 * n}, d): the batch, then its augmented view; "
-                             f"got {_describe(features)}")
+                             f"got {describe(features)}")
         return f
 
     def _features(self) -> torch.Tensor:
@@ -1167,7 +1168,7 @@ class TrainingMonitor(W.VBox):
                 values[str(k)] = np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, dtype=float)
             except (TypeError, ValueError):
                 raise ValueError(f"metrics must map names to numbers (or one per member); got {k!r}: "
-                                 f"{_describe(v)}") from None
+                                 f"{describe(v)}") from None
         series = self._series(values)
         new_names = [k for k in series if k not in self.history]
         for k in new_names:

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..params import Option, Param, uniform
-from ..spectra import _describe, as_spectra, check_wavelength
+from ..spectra import as_spectra, check_wavelength, describe as _describe
 
 __all__ = ["Param", "Option", "Augmentation", "Params", "uniform", "check_count"]
 

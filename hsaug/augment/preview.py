@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..spectra import _describe, as_spectra, check_wavelength
+from ..spectra import as_spectra, check_wavelength, describe
 from ..params import Param
 from .base import Augmentation
 
@@ -88,7 +88,7 @@ def prepare(augmentation: str | Augmentation, reference: Any = None, **config: A
         aug = get(augmentation, **config)
     else:
         raise ValueError(f"augmentation must be a name from {names()} or an Augmentation; "
-                         f"got {_describe(augmentation)}")
+                         f"got {describe(augmentation)}")
     if reference is not None and aug.needs_reference:
         aug.fit(as_spectra(reference, name="reference"))
     return aug
@@ -101,7 +101,7 @@ def one_spectrum(spectrum: Any, wavelength: Any) -> tuple[torch.Tensor, torch.Te
     if t.ndim == 1:
         t = t[None, :]
     if t.ndim != 2 or t.shape[0] != 1:
-        raise ValueError(f"spectrum must be one spectrum, shape (B,) or (1, B); got {_describe(spectrum)}")
+        raise ValueError(f"spectrum must be one spectrum, shape (B,) or (1, B); got {describe(spectrum)}")
     x = as_spectra(t, name="spectrum")
     return x, check_wavelength(wavelength, x.shape[1])
 
@@ -228,7 +228,7 @@ def table(
     x1 = np.asarray(augmented, dtype=float).reshape(-1)
     if not x0.shape == x1.shape == wl.shape:
         raise ValueError(f"original and augmented must have one value per band ({wl.size}); "
-                         f"got {_describe(original)} and {_describe(augmented)}")
+                         f"got {describe(original)} and {describe(augmented)}")
     lines = [f"augmentation: {aug.name} ({' '.join(equation(aug))})".rstrip()]
     lines += [f"option {k}: {v}" for k, v in aug.option_values.items()]
     for p in aug.params:
