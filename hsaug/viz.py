@@ -163,6 +163,7 @@ def explorer_figure(wavelength: Any, original: Any, augmented: Any = None, *, ti
                              hovertemplate="λ = %{x:.0f} nm: ε = %{y:.2f} nm<extra></extra>"))
     fig.add_trace(go.Scatter(x=[], y=[], name="kernel centres λᵢ", mode="markers+text", xaxis="x", yaxis="y2",
                              marker=dict(color=PALETTE[2], size=9, symbol="diamond"), textposition="top center",
+                             cliponaxis=False,
                              textfont=dict(size=10), visible=False, showlegend=False,
                              hovertemplate="λ = %{x:.0f} nm, A = %{y:.1f} nm<extra></extra>"))
     fig.update_layout(
