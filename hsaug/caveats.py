@@ -3,7 +3,7 @@
 :func:`comparison_caveats` reads a :class:`hsaug.training.FitResult` of several
 configurations × seeds (the first configuration is the reference, e.g. the baseline) and
 returns plain sentences: one seed (no spread to compare against), a gap in mean test R²
-within the seed-to-seed spread, members whose validation error was still falling at the
+within two standard errors (the seed-to-seed spread), members whose validation error was still falling at the
 last epochs (undertrained), and fewer epochs than the paper's 1000.
 """
 
@@ -22,8 +22,9 @@ PAPER_EPOCHS = 1000
 def comparison_caveats(result: Any, *, metric: str = "test_r2", late: float = 0.1) -> list[str]:
     """Warnings about reading ``result``'s comparison (empty when none apply).
 
-    Within spread: |mean − reference mean| ≤ the larger standard deviation over seeds of the
-    two. Undertrained: a member's best validation epoch lies in the last ``late`` share of its
+    Within the seed spread: |mean − reference mean| ≤ 2 standard errors of that difference,
+    2 √(s_a²/n_a + s_b²/n_b) with s the standard deviation over seeds (≈ a 95 % interval
+    that holds 0). Undertrained: a member's best validation epoch lies in the last ``late`` share of its
     epochs (its validation error was still falling when training stopped).
     """
     labels = [c.label for c in result.configs]
@@ -39,11 +40,12 @@ def comparison_caveats(result: Any, *, metric: str = "test_r2", late: float = 0.
     for n in names[1:]:
         a, b = groups[ref], groups[n]
         gap = float(np.nanmean(b) - np.nanmean(a))
-        spread = float(max(np.nanstd(a, ddof=1) if a.size > 1 else np.nan,
-                           np.nanstd(b, ddof=1) if b.size > 1 else np.nan))
-        if np.isfinite(spread) and abs(gap) <= spread:
+        if a.size < 2 or b.size < 2:
+            continue
+        se = float(np.sqrt(np.nanvar(a, ddof=1) / a.size + np.nanvar(b, ddof=1) / b.size))
+        if np.isfinite(se) and abs(gap) <= 2.0 * se:
             out.append(f"{n} vs {ref}: the gap in mean {metric} ({gap:+.4f}) is within the seed spread "
-                       f"(std up to {spread:.4f}): not a difference these runs can show.")
+                       f"(2 standard errors: {2.0 * se:.4f}): not a difference these runs can show.")
     trained = np.asarray(result.epochs_trained, dtype=int)
     best = np.asarray(result.best_epoch, dtype=int)
     still = [labels[m] for m in range(len(labels)) if best[m] > trained[m] - max(1, round(late * trained[m]))]
