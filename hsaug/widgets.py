@@ -1177,18 +1177,22 @@ class TrainingMonitor(W.VBox):
         for k in self.history:
             self.history[k].append(series.get(k, float("nan")))
         if new_names:  # the set of curves changed: new traces and panels, in one batch
-            fresh = self._figure()
+            fresh = self._figure().update_layout(autosize=True)  # the container sets the width
             with self.figure.batch_update():
                 self.figure.data = ()
                 self.figure.add_traces(list(fresh.data))
                 self.figure.layout = fresh.layout
         elif len(self.epochs) % self.every == 0:
             self.redraw()
-        elapsed = time.perf_counter() - self.started
+        now = time.perf_counter()
+        elapsed = now - self.started
+        if len(self.epochs) == 1:
+            self._first_epoch_at = now
         of = f" of {self.total_epochs}" if self.total_epochs else ""
         eta = ""
-        if self.total_epochs:
-            eta = f", about {elapsed / len(self.epochs) * (self.total_epochs - len(self.epochs)):.0f} s left"
+        if self.total_epochs and 1 < len(self.epochs) < self.total_epochs:  # the pace after the first epoch
+            pace = (now - self._first_epoch_at) / (len(self.epochs) - 1)
+            eta = f", about {pace * (self.total_epochs - len(self.epochs)):.0f} s left"
         shown = ", ".join(f"{k} {v:.4g}" for k, v in series.items() if "R²" in k or k.startswith("val"))
         self.status.value = f"<small>epoch {epoch:g}{of} ({elapsed:.0f} s{eta}){': ' + shown if shown else ''}</small>"
 

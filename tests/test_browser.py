@@ -10,10 +10,11 @@ package with ``executable_path=/usr/bin/chromium`` — never ``playwright instal
   container, and nothing scrolls sideways;
 * after Save and a page reload the augmented curve, the title and the legend are still
   there (the figures' synced state follows every update);
+* notebook 03's training monitor draws one colour per configuration and the caveats follow;
 * Voilà renders notebook 01 and a slider moved there redraws the curve.
 
 Screenshots go to ``tmp_path``; with ``HSAUG_SCREENSHOT=docs/img/explorer.png`` also there
-(plus ``explorer-gallery.png``, ``explorer-loss.png``, ``explorer-voila.png`` beside it):
+(plus ``explorer-gallery.png``, ``-loss``, ``-training``, ``-voila`` beside it):
     HSAUG_SCREENSHOT=docs/img/explorer.png python -m pytest tests/test_browser.py
 """
 
@@ -33,7 +34,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-NOTEBOOKS = ("01-explore-augmentations.ipynb", "02-contrastive-loss.ipynb")
+NOTEBOOKS = ("01-explore-augmentations.ipynb", "02-contrastive-loss.ipynb", "03-train.ipynb")
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
@@ -355,6 +356,31 @@ def test_loss_explorer_renders_and_tau_moves_the_weights(lab, browser, tmp_path)
         assert all("…" not in t for t in labels), labels
         page.wait_for_timeout(400)
         save_shot(loss, tmp_path / "loss.png", "-loss")
+    finally:
+        page.close()
+
+
+def test_training_monitor_draws_live_and_the_caveats_follow(lab, browser, tmp_path):
+    """Notebook 03 at its Binder defaults: curves per configuration while training, the
+    weighted contrastive term on its own axis, the caveats printed after the table."""
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(f"{lab['base']}/lab/workspaces/train/tree/{NOTEBOOKS[2]}?token={lab['token']}",
+                  wait_until="domcontentloaded", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        wait_for_idle_kernel(page)
+        run_all(page)
+        monitor = page.locator(".hsaug-training").first
+        monitor.wait_for(state="attached", timeout=120_000)
+        assert "epoch" in monitor.locator(".widget-html").first.inner_text()
+        page.locator(".jp-OutputArea-output", has_text="⚠").first.wait_for(state="attached", timeout=240_000)
+        titles = monitor.locator(".annotation-text").all_text_contents()
+        assert {"loss", "α · contrastive", "metric"} <= set(titles), titles
+        legend = monitor.locator(".legendtext").all_text_contents()
+        assert "val R² | baseline" in legend and "α · contrastive | shift" in legend, legend
+        problems = overflow(page, ".hsaug-training")
+        assert not problems, "\n".join(problems[:20])
+        save_shot(monitor, tmp_path / "monitor.png", "-training")
     finally:
         page.close()
 

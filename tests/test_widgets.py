@@ -281,6 +281,7 @@ def test_training_monitor_records_and_draws_each_epoch():
     assert np.isnan(mon.history["val MAE"][0]) and mon.history["val MAE"][-1] == 0.2
     assert "epoch 5" in mon.status.value
     assert mon.figure._widget_data[0]["y"] is not None and len(mon.figure._widget_data) == 3  # synced state
+    assert mon.figure.layout.autosize and mon.figure.layout.width is None  # new panels keep the container's width
     with pytest.raises(ValueError, match="numbers"):
         mon.update(6, {"train loss": "low"})
 
