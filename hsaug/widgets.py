@@ -372,7 +372,7 @@ class AugmentationExplorer(W.VBox):
         self.reset_button = W.Button(description="reset", icon="undo", tooltip="neutral parameters (identity)",
                                      layout=W.Layout(width="auto"))
         self.paper_button = W.Button(description="paper Fig. 2", tooltip="the setting of the Fig. 2 gallery: "
-                                     "the authors' training settings, fixed", layout=W.Layout(width="auto"))
+                                     "one fixed value per parameter, inside the authors' ranges", layout=W.Layout(width="auto"))
         self.full_ranges = W.Checkbox(value=False, description="full slider ranges", indent=False,
                                       tooltip="sliders span every accepted value, not 2.5 × the random range",
                                       layout=W.Layout(width="auto"))
@@ -649,7 +649,7 @@ class AugmentationGallery(W.VBox):
         self.random_button = W.Button(description="random draw", icon="random", button_style="primary",
                                       layout=W.Layout(width="auto"))
         self.paper_button = W.Button(description="paper Fig. 2", layout=W.Layout(width="auto"),
-                                     tooltip="fixed settings: the authors' training settings")
+                                     tooltip="one fixed value per parameter, inside the authors' ranges")
         self.reset_button = W.Button(description="reset", icon="undo", layout=W.Layout(width="auto"),
                                      tooltip="the seed's first draw")
         self._generator = torch.Generator().manual_seed(int(seed))

@@ -61,7 +61,9 @@ _ROLES: dict[tuple[str, str], str] = {
     ("nearest_neighbor", "k"): "spectra averaged, the spectrum itself included",
 }
 
-#: The paper's Fig. 2 settings: one panel per augmentation at a setting that shows its effect.
+#: A Fig. 2 setting: one fixed value per parameter inside the authors' ranges (shift of 20 nm,
+#: θ = 60°, 10 % erased as one run, all blocks of 20 moved, k = 5), chosen to show each effect;
+#: the paper does not print the settings of its Fig. 2.
 PAPER_FIG2: dict[str, dict[str, float]] = {
     "shift": {"delta": 20.0},
     "flip": {"amount": 1.0},
