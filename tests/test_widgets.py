@@ -373,10 +373,13 @@ def test_controls_explain_themselves():
     ex.select("band_erasure")
     ex.set(fraction=0.2, position=0.5)
     assert not ex.figure.data[2].visible and len(ex.figure.layout.shapes) == 1  # one shaded erased run
+    assert ex.figure.layout.shapes[0].path.count("Z") == 1
     ex.select("band_permutation")
     assert isinstance(ex.sliders["seed"], W.BoundedIntText)
     ex.paper()
-    assert any(sh.type == "rect" for sh in ex.figure.layout.shapes)  # moved blocks shaded
+    moved = preview.marks(ex.augmentation, WL, ex.values())["moved"]
+    shaded, ticks = ex.figure.layout.shapes  # moved blocks shaded (one path), block edges ticked
+    assert shaded.path.count("Z") == len(moved) > 0 and ticks.path.count("M") == 224 // 20 - 1
 
 
 def test_slider_spans_widen_and_kernels_stay_in_wavelength_order():
