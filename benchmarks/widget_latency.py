@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--changes", type=int, default=20, help="slider changes timed per augmentation")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch CPU threads (1: a kernel on a shared core, as on Binder; 2 threads on a busy
-                    2-core machine wait for each other and time the contention, not the redraw)")
+                    help="torch CPU threads (1: a kernel on a shared core, as on Binder; 2 threads on a busy "
+                         "2-core machine wait for each other and time the contention, not the redraw)")
     ap.add_argument("--source", default="usgs", help="spectrum source (224-band grid for usgs)")
     ap.add_argument("--only", nargs="*", help="augmentation names (default: all)")
     args = ap.parse_args(argv)
