@@ -761,7 +761,7 @@ class IlluminationExplorer(W.VBox):
     500 nm, ozone [atm-cm] (SPECTRL2, :func:`hsaug.illumination.clear_sky`), and the
     cosines μ1 (pixel) and μ2 (calibration panel) of the atmospheric augmentation, each
     with its angle. Rows: the two irradiances; the radiance the chosen surface reflects on
-    flat ground (:func:`hsaug.radiance.surface_radiance`); the reflectance and its eq. (5)
+    flat ground (:func:`hsaug.illumination.surface_radiance`); the reflectance and its eq. (5)
     version x (E_sun μ1 + E_sky) / (E_sun μ2 + E_sky). "reset" restores the start values.
     """
 
@@ -829,7 +829,7 @@ class IlluminationExplorer(W.VBox):
     def _compute(self) -> tuple[np.ndarray, ...]:
         """(wavelength, e_sun, e_sky, spectrum, adjusted, radiance) for the current sliders."""
         from .illumination import Illumination
-        from .radiance import surface_radiance
+        from .illumination import surface_radiance
 
         v = self.values()
         ill = self.illumination()

@@ -204,7 +204,7 @@ def test_preview_words_and_kernel_order():
 
 
 def test_sources_group_materials_and_radiance():
-    from hsaug.radiance import surface_radiance
+    from hsaug.illumination import surface_radiance
     from hsaug.sources import load_source, reference_rows
 
     from hsaug.spectra import to_dataarray
