@@ -31,6 +31,15 @@ time (a loop over configurations, never over spectra). A combination (``"shift+e
 a list) is a :class:`hsaug.augment.OneOf`: one member augmentation per batch, as in the
 authors' loop.
 
+Inputs: the model's first stage is a preprocessing fitted on the training rows only
+(``TrainSettings.preprocess``, default ``"standardize"``; ``"none"`` is the paper's protocol and
+adds no operation). Augmentations act on the spectra as the data declare them, before it; one
+that contains a physics augmentation (scattering, atmospheric) acts on exact reflectance
+converted from the declared ``quantity`` / ``reflectance_scale``
+(:func:`hsaug.datasets.reflectance_transform`) and converted back, or is refused when the data
+do not say what they are; ``FitResult.conversions`` lists every conversion made.
+``TrainSettings.constraint`` (:mod:`hsaug.predictor`) fixes the output head.
+
 Speed (benchmarks/training_throughput.py, 2 cores): the Table-1 protocol, 45 models ×
 100 epochs × 8,000 pixels, runs as one call in ≈ 2.2 s per epoch when the cores are free
 (≈ 3.7 min), against ≈ 0.33 s per epoch for one contrastive model alone (≈ 24 min for
@@ -158,31 +167,25 @@ def _reflectance_io(declaring: Any, quantity: dict[str, Any], label: str, physic
                          "whose attrs declare quantity='reflectance' (with reflectance_scale=100 for percent, 10000 "
                          "for scaled integers) or 'absorbance', e.g. from hsaug.datasets.read_dataset(..., "
                          "quantity=...), or leave physics augmentations out")
+    from .datasets import reflectance_transform
+
     try:
-        from .datasets import reflectance_transform
-    except ImportError:  # pragma: no cover - until the readers' helper lands
-        reflectance_transform = None
-    if reflectance_transform is not None:
-        try:
-            to_r, from_r = reflectance_transform(declaring)
-        except ValueError as err:
-            raise ValueError(f"{why}; {err}") from None
-    elif q == "reflectance":
-        s_ = float(scale)
-        to_r, from_r = ((lambda x: x), (lambda r: r)) if s_ == 1.0 else ((lambda x: x / s_), (lambda r: r * s_))
-    elif q == "absorbance":
-        to_r, from_r = (lambda x: torch.pow(10.0, -x)), (lambda r: -torch.log10(r))
-    else:
-        raise ValueError(f"{why}; hsaug knows no exact conversion from quantity {q!r} to reflectance")
+        to_r, from_r = reflectance_transform(declaring)
+    except ValueError as err:
+        raise ValueError(f"{why}; {err}") from None
     if q == "reflectance" and float(scale) == 1.0:
         return to_r, from_r, ""
     if q == "reflectance":
         what = (f"augmentation {label!r}: spectra declared reflectance × {float(scale):g} were divided by "
                 f"{float(scale):g} (÷ {float(scale):g}) for {', '.join(physics)} and multiplied back after it; the "
                 "model sees them as declared")
-    else:
+    elif q == "absorbance":
         what = (f"augmentation {label!r}: spectra declared {q} A were converted to reflectance R = 10^(-A) for "
                 f"{', '.join(physics)} and back (A = -log10 R) after it; the model sees them as declared")
+    else:
+        what = (f"augmentation {label!r}: spectra declared {q} were converted exactly to reflectance for "
+                f"{', '.join(physics)} (hsaug.datasets.reflectance_transform) and back after it; the model sees "
+                "them as declared")
     return to_r, from_r, what
 
 
