@@ -22,7 +22,7 @@ from .illumination import illumination_figure
 from .loss import ROLE_COLORS, loss_figure
 from .results import comparison_figure, error_figure, robustness_figure, sweep_figure, training_size_figure
 from .spectra import explorer_figure, spectrum_figure, to_svg, update_marks
-from .style import AUGMENTED, FONT, ORIGINAL, PALETTE, SKY, SUN
+from .style import AUGMENTED, FONT, ORIGINAL, PALETTE, SKY, SUN  # the colours stay reachable as viz.PALETTE …
 
 __all__ = [
     "ORIGINAL",

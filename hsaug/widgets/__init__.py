@@ -33,7 +33,7 @@ column's layout), :mod:`~hsaug.widgets.figure` (:class:`LiveFigure`, :class:`Res
 from __future__ import annotations
 
 from ..sources import SOURCES, load_source
-from .controls import CONTROLS_WIDTH, TEXT_BOX_ABOVE, param_control, param_slider, slider_span
+from .controls import CONTROLS_WIDTH, TEXT_BOX_ABOVE, param_control, param_slider, slider_span  # constants: as before
 from .explorer import LIVE_LIMIT_S, AugmentationExplorer, explore
 from .figure import LiveFigure, Resizer
 from .gallery import AugmentationGallery
