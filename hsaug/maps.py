@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .cluster import SCHEDULER_TIMEOUT_S, connect
 from .predictor import Model, load_model
 from .spectra import _describe
 
@@ -33,8 +34,6 @@ __all__ = ["predict_map", "open_scene", "write_scene", "example_files", "write_m
 
 #: default chunk size of a scene opened from a file: about this many bytes of spectra per chunk
 CHUNK_BYTES = 64 * 2 ** 20
-#: how long an unreachable scheduler address is waited for before a clear error [s]
-SCHEDULER_TIMEOUT_S = 10.0
 _FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".netcdf": "netcdf", ".zarr": "zarr", ".tif": "geotiff",
             ".tiff": "geotiff"}
 
@@ -269,37 +268,7 @@ def _as_cube(scene: Any, chunks: Any, what: str = "scene") -> xr.DataArray:
 
 
 # -- schedulers ---------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _scheduler(scheduler: Any, timeout: float):
-    """(kind, client-or-None) for ``scheduler``: None / 'threads' / 'synchronous' / 'processes', a
-    distributed Client, or an address (connected here, closed afterwards)."""
-    if scheduler is None or scheduler in ("threads", "threading"):
-        yield "threads", None
-        return
-    if scheduler in ("synchronous", "sync"):
-        yield "synchronous", None
-        return
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - distributed is a dependency
-        raise ValueError("a scheduler address or Client needs dask.distributed; install 'distributed'") from None
-    if isinstance(scheduler, Client):
-        yield "distributed", scheduler
-        return
-    if not isinstance(scheduler, str) or not scheduler:
-        raise ValueError(f"scheduler must be None, 'threads', 'synchronous', a dask.distributed Client or an address "
-                         f"such as 'tcp://127.0.0.1:8786'; got {_describe(scheduler)}")
-    address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
-    try:
-        client = Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as err:
-        raise ConnectionError(f"scheduler {scheduler!r}: no dask scheduler answered within {timeout:g} s "
-                              f"({type(err).__name__}). Start one (`dask scheduler` and `dask worker ADDRESS`) or "
-                              "leave the scheduler out to run here.") from None
-    try:
-        yield "distributed", client
-    finally:
-        client.close()
+_scheduler = connect  # the one door to a cluster (hsaug.cluster)
 
 
 @contextlib.contextmanager

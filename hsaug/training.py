@@ -68,7 +68,7 @@ from .results import HISTORY_KEYS, FitResult
 from .spectra import as_spectra, check_wavelength, dataset_tensors, describe as _describe
 from .splits import member_generators, resolve_split
 
-__all__ = ["fit", "load_training_data", "augment_members", "Config"]
+__all__ = ["fit", "load_training_data", "augment_members", "Config", "describe_conversions"]
 
 AUG_CHUNK = 16  # batches augmented per call (fewer, larger augmentation calls)
 # Adam's first moment of a weight whose gradient stays zero (a dead ReLU unit) decays by 0.9 a
@@ -187,6 +187,23 @@ def _reflectance_io(declaring: Any, quantity: dict[str, Any], label: str, physic
                 f"{', '.join(physics)} (hsaug.datasets.reflectance_transform) and back after it; the model sees "
                 "them as declared")
     return to_r, from_r, what
+
+
+def describe_conversions(data: Any, augmentations: Sequence[Any]) -> list[str]:
+    """What :func:`fit` will do to ``data`` (a Dataset or DataArray declaring its quantity) for each of
+    ``augmentations`` (specs as :class:`Config` takes them): one line per augmentation that contains a physics
+    augmentation and needs a conversion (none for reflectance as fractions, none for the others, which act on
+    the spectra as declared). ValueError, saying why, when one cannot be converted exactly. Trains nothing."""
+    declaring, quantity, _ = _declared(data)
+    out = []
+    for spec in augmentations:
+        cfg = as_config(spec)
+        physics = _needs_reflectance(cfg.build())
+        if physics:
+            what = _reflectance_io(declaring, quantity, cfg.label, physics)[2]
+            if what:
+                out.append(what)
+    return out
 
 
 # -- training --------------------------------------------------------------------------------------
