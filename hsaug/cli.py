@@ -262,7 +262,11 @@ def _model_parsers(sub: Any) -> None:
                                                        "(default), none, snv, savgol(...), or a chain a+b")
     tr.add_argument("--constraint", choices=["none", "nonneg", "sum_to_one"], default=None,
                     help="output constraint (abundances: sum_to_one)")
-    tr.add_argument("--epochs", type=int, default=None, help="training epochs (default 100)")
+    tr.add_argument("--epochs", type=int, default=None, help="training epochs at most (default 100)")
+    tr.add_argument("--patience", type=_patience, default=None,
+                    help="early stopping on the validation loss, keeping the best epoch's weights: epochs without "
+                         "improvement before stopping (default auto: 10 %% of --epochs, at least 5); none: every "
+                         "epoch, the last one's weights")
     tr.add_argument("--seeds", type=int, default=1, help="models in the ensemble, seeds 0 … n−1 (default 1)")
     tr.add_argument("--device", default="cpu", help="torch device: cpu, cuda, auto")
     tr.add_argument("--threads", type=int, default=None, help="torch CPU threads while training")
@@ -355,6 +359,19 @@ def _reader_options(args: Any, path: Path) -> dict[str, Any]:
     return out
 
 
+def _patience(text: str) -> int | str:
+    """--patience: a positive integer, 'auto' or 'none'."""
+    if text.lower() in ("auto", "none"):
+        return text.lower()
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a positive number of epochs, 'auto' or 'none'; got {text!r}")
+    return value
+
+
 def train_command(args: Any) -> int:
     """`hsaug train`: read DATA, fit, save the model; print the test metrics and the conversions made."""
     from .config import Config
@@ -376,15 +393,21 @@ def train_command(args: Any) -> int:
     config = Config.baseline() if args.augment is None else \
         Config(augmentation=args.augment, **({} if args.alpha is None else {"alpha": args.alpha}))
     settings: dict[str, Any] = {"seeds": list(range(args.seeds)), "device": args.device}
-    for key in ("epochs", "threads", "preprocess", "constraint"):
+    for key in ("epochs", "threads", "preprocess", "constraint", "patience"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
+    if settings.get("patience") == "none":  # the fixed schedule: every epoch, the last one's weights
+        settings["patience"] = None
     result = fit(ds, configs=[config], progress=sys.stderr.isatty(), **settings)
     model = result.to_model()
     model.save(out)
     r2 = result.metrics["test_r2"]
     print(f"hsaug train: {config.label}, {args.seeds} seed(s), preprocess {model.preprocess.spec!r}, "
           f"constraint {model.constraint!r}: test R² {float(r2.mean()):.4f} (per seed {', '.join(f'{v:.4f}' for v in r2)})")
+    if result.settings.get("patience") is not None:
+        print(f"hsaug train: early stopping with patience {result.settings['patience']} (validation loss): best "
+              f"epoch(s) {', '.join(str(int(e)) for e in result.best_epoch)} of at most {result.settings['epochs']}, "
+              "whose weights are kept")
     for line in result.conversions or ["no conversion of the spectra"]:
         print(f"hsaug train: {line}")
     print(f"hsaug train: wrote {out} ({model.n_members} member(s), outputs {model.outputs})")

@@ -245,7 +245,9 @@ def fit(
     size, lr, seeds, split, patience, widths, device, threads; its defaults otherwise);
     ``overrides``: any of its fields by name, for a quick call (``fit(ds, epochs=5)``) —
     here ``seeds=3`` means the one seed 3 (a list gives several). Patience: early stopping
-    per member, keeping its best epoch's weights (needs a validation set). ``progress``: a
+    per member, keeping its best epoch's weights (needs a validation set); the default
+    ``"auto"`` is 10 % of the epochs, at least 5, with a validation set (none without one):
+    epochs are a selection on validation data (:attr:`TrainSettings.early_stopping`). ``progress``: a
     tqdm bar over epochs. ``callback(epoch, metrics)`` is called after every epoch with
     ``metrics`` mapping each of ``HISTORY_KEYS`` to that epoch's (M,) values, members in
     the result's order (e.g. :class:`hsaug.widgets.TrainingMonitor`). ``threads`` (a
@@ -271,7 +273,7 @@ def fit(
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable as callback(epoch, metrics); got {callback!r}")
     fw, hw, batch_size, patience, threads = (settings.feature_widths, settings.head_widths, settings.batch_size,
-                                            settings.patience, settings.threads)
+                                            settings.early_stopping, settings.threads)
     dev = resolve_device(settings.device)
     parts = resolve_split(x_all.shape[0], settings.split, settings.val_fraction, settings.test_fraction,
                           settings.split_seed)

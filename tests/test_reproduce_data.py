@@ -158,3 +158,30 @@ def test_a_cluster_needs_a_results_folder(tmp_path):
             with pytest.raises(ValueError, match="needs results_dir"):
                 runner.run_configs(scene, [reproduction.experiments.runner.Config.baseline()],
                                    TrainSettings(epochs=1, batch_size=8), progress=False)
+
+
+def test_practitioner_default_is_early_stopping_and_the_presets_keep_the_papers_schedule(tmp_path, capsys):
+    for target in reproduction.TARGET_PROTOCOL:
+        s = reproduction.train_settings(target, quick=True)
+        assert s.patience is None and s.early_stopping is None and s.preprocess == "none"
+    from hsaug import maps
+    from hsaug.predictor import load_model
+    from hsaug.training import fit
+
+    files = maps.example_files(tmp_path, n_rows=12, n_cols=12)
+    ds = xr.open_dataset(files["labelled"], engine="h5netcdf").load()
+    res = fit(ds, configs=[None], epochs=30, lr=0.02, progress=False)  # fit's defaults otherwise
+    assert res.settings["patience"] == 5
+    best, stop = int(res.best_epoch[0]), int(res.epochs_trained[0])
+    assert stop == 30 or stop - best == 5
+    # the kept weights are the best epoch's
+    assert res.metrics["val_r2"][0] == pytest.approx(res.history["val_r2"][0][best - 1], abs=1e-9)
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["train", str(files["labelled"]), "--epochs", "20", "--out", str(out)]) == 0
+    assert "early stopping with patience 5" in capsys.readouterr().out
+    assert load_model(out).training["settings"]["patience"] == 5
+    assert cli.main(["train", str(files["labelled"]), "--epochs", "3", "--patience", "none", "--out", str(out),
+                     "--overwrite"]) == 0
+    assert "early stopping" not in capsys.readouterr().out and load_model(out).training["settings"]["patience"] is None
+    with pytest.raises(SystemExit):
+        cli.main(["train", str(files["labelled"]), "--patience", "0", "--out", str(out)])
