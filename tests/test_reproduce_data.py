@@ -185,3 +185,16 @@ def test_practitioner_default_is_early_stopping_and_the_presets_keep_the_papers_
     assert "early stopping" not in capsys.readouterr().out and load_model(out).training["settings"]["patience"] is None
     with pytest.raises(SystemExit):
         cli.main(["train", str(files["labelled"]), "--patience", "0", "--out", str(out)])
+
+
+def test_robustness_on_a_local_cluster_gives_the_in_process_numbers(tmp_path):
+    """The robustness protocol's evaluation (a closure over the perturbed test sets) travels to the workers."""
+    distributed = pytest.importorskip("distributed")
+    settings = TrainSettings(epochs=1, seeds=2, batch_size=16, preprocess="none", patience=None, threads=1)
+    kw = dict(settings=settings, train_sizes=(None,), nuisances=["noise"], quick=True, progress=False,
+              alphas=(), rs=(), losses=("ball",))
+    here = reproduction.reproduce_robustness(output_dir=tmp_path / "here", **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        there = reproduction.reproduce_robustness(output_dir=tmp_path / "there", scheduler=lc.scheduler_address, **kw)
+    np.testing.assert_array_equal(here["r2"].values, there["r2"].values)
+    assert (tmp_path / "there" / "runs" / "robustness").is_dir()
