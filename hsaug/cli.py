@@ -13,7 +13,8 @@ Finished runs are stored under ``DIR/runs`` as they finish; Ctrl-C stops with on
 so, and the same command resumes (it reports how many stored runs it found and reused).
 
     hsaug train DATA --target … [--quantity …] [--id-column …] [--wavelength-file …] [--targets FILE]
-                [--augment shift+atmospheric] [--alpha …] [--preprocess …] [--constraint …] --out MODEL
+                [--augment shift+atmospheric] [--alpha …] [--preprocess …] [--constraint …]
+                [--epochs N] [--patience N|auto|none] --out MODEL
     hsaug predict MODEL SCENE --out MAP [--chunks N] [--scheduler ADDRESS] [--overwrite]
 
 ``train`` reads a user's labelled file, trains and saves one model file (docs/models.md);

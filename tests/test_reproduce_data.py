@@ -198,3 +198,27 @@ def test_robustness_on_a_local_cluster_gives_the_in_process_numbers(tmp_path):
         there = reproduction.reproduce_robustness(output_dir=tmp_path / "there", scheduler=lc.scheduler_address, **kw)
     np.testing.assert_array_equal(here["r2"].values, there["r2"].values)
     assert (tmp_path / "there" / "runs" / "robustness").is_dir()
+
+
+@pytest.mark.slow
+def test_cli_reproduce_on_a_scheduler_gives_the_in_process_table(tmp_path):
+    """`hsaug reproduce table2 --data … --scheduler ADDRESS` as a user runs it: the same table as without."""
+    import subprocess
+    import sys
+
+    distributed = pytest.importorskip("distributed")
+    _absorbance_csv(tmp_path / "mine.csv")
+    args = ["reproduce", "table2", "--quick", "--seeds", "1", "--epochs", "1", "--data", "mine.csv", "--target",
+            "SOC", "--id-column", "id", "--quantity", "absorbance"]
+
+    def run(*extra):
+        proc = subprocess.run([sys.executable, "-m", "hsaug.cli", *args, *extra], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads((tmp_path / extra[-1] / "table2.json").read_text())["sections"][0]
+
+    here = run("--out", "here")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        there = run("--scheduler", lc.scheduler_address, "--out", "there")
+    assert [r["r2_mean"] for r in here["rows"]] == [r["r2_mean"] for r in there["rows"]]
+    assert there["notes"] == here["notes"] and there["title"] == "mine.csv"
