@@ -53,6 +53,12 @@ from .losses import LOSSES, LabelScaling, check_loss_name, check_positive
 from .models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble, check_widths
 from .spectra import as_spectra, check_wavelength
 
+try:  # the augment package's per-member drawing (after the augmentation API round)
+    from .augment.members import augment_members, fit_reference
+except ImportError:  # pragma: no cover - the older home of the same functions
+    from .training import _fit_reference as fit_reference
+    from .training import augment_members
+
 __all__ = ["METHODS", "Pretrained", "FineTuned", "pretrain", "finetune", "linear_probe", "nt_xent", "vicreg_loss",
            "features"]
 
@@ -180,20 +186,16 @@ def _spectra(spectra: Any, wavelength: Any) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def _build_aug(spec: Any, x: torch.Tensor, mode: str) -> Any:
-    from .training import _fit_reference
-
     aug = augment.build(spec, mode=mode)
     if aug is None:
         raise ValueError("augmentation must name at least one augmentation for self-supervised views; got None")
-    _fit_reference(aug, x)
+    fit_reference(aug, x)
     return aug
 
 
 def _views(aug: Any, x: torch.Tensor, rows: torch.Tensor, wl: torch.Tensor, gens: list[torch.Generator]
            ) -> torch.Tensor:
     """Two augmented views (M, 2n, B) of the rows (M, n) of x, each member drawing from its generator."""
-    from .training import augment_members
-
     xb = x[rows]
     v1 = augment_members(aug, xb, wl, gens, rows)
     v2 = augment_members(aug, xb, wl, gens, rows)
@@ -231,6 +233,7 @@ def pretrain(
     projector: Sequence[int] = (64, 64),
     feature_widths: Sequence[int] = FEATURE_WIDTHS,
     head_widths: Sequence[int] = HEAD_WIDTHS,
+    member_rows: Sequence[Any] | None = None,
     device: Any = "cpu",
     threads: int | None = None,
     progress: bool = False,
@@ -243,6 +246,9 @@ def pretrain(
     (``mode="sample"``), two views per spectrum. ``epochs`` passes over the spectra in
     batches of ``batch_size`` (the last, smaller batch is dropped when there is more than
     one), Adam at ``lr``; ``tau`` the NT-Xent temperature; ``projector`` the widths of p.
+    ``member_rows``: one array of row indices per member (e.g. each cross-validation fold's
+    training part); a member's epoch is a permutation of its own rows, cycled to the
+    longest member's length so that all members step together. Default: all rows, all members.
     """
     t0 = time.perf_counter()
     method = _method(method)
@@ -250,8 +256,18 @@ def pretrain(
     x, wl = _spectra(spectra, wavelength)
     epochs = _positive_int(epochs, "epochs")
     batch_size = _positive_int(batch_size, "batch_size")
-    if not 2 <= batch_size <= x.shape[0]:
-        raise ValueError(f"batch_size must be from 2 to the number of spectra ({x.shape[0]}); got {batch_size}")
+    if member_rows is None:
+        rows_of = None
+        n_rows = x.shape[0]
+    else:
+        if len(member_rows) != len(seed_list):
+            raise ValueError(f"member_rows must give one row array per seed ({len(seed_list)}); got {len(member_rows)}")
+        rows_of = [torch.as_tensor(np.asarray(r, dtype=np.int64).ravel()) for r in member_rows]
+        if any(r.numel() < 2 or int(r.min()) < 0 or int(r.max()) >= x.shape[0] for r in rows_of):
+            raise ValueError(f"member_rows must hold at least 2 row indices in 0 … {x.shape[0] - 1} per member")
+        n_rows = max(r.numel() for r in rows_of)
+    if not 2 <= batch_size <= n_rows:
+        raise ValueError(f"batch_size must be from 2 to the number of spectra ({n_rows}); got {batch_size}")
     lr = float(check_positive(lr, "lr", "the learning rate"))
     tau = float(check_positive(tau, "tau", "the NT-Xent temperature"))
     proj = check_widths(projector, "projector")
@@ -271,14 +287,17 @@ def pretrain(
         params = [p for i, p in enumerate(model.raw) if i < 2 * len(fw)] + list(proj_net.parameters())
         opt = _optimizer(params, lr)
         xd, wld = x.to(dev), wl.to(dev)
-        n = x.shape[0]
+        n = n_rows
         n_batches = max(1, n // batch_size)
         history: list[np.ndarray] = []
         epoch_seconds = []
         steps = 0
         for _ in range(epochs):
             te = time.perf_counter()
-            perms = torch.stack([torch.randperm(n, generator=g[1]) for g in gens]).to(dev)
+            if rows_of is None:
+                perms = torch.stack([torch.randperm(n, generator=g[1]) for g in gens]).to(dev)
+            else:
+                perms = torch.stack([_cycled(r, n, g[1]) for r, g in zip(rows_of, gens)]).to(dev)
             total = torch.zeros(m, device=dev)
             for b in range(n_batches):
                 rows = perms[:, b * batch_size:(b + 1) * batch_size]
@@ -303,6 +322,15 @@ def pretrain(
                 "n_spectra": int(n), "device": str(dev)}
     return Pretrained(model, proj_net, seed_list, method, {"loss": np.stack(history, axis=1)}, settings,
                       time.perf_counter() - t0, epoch_seconds)
+
+
+def _cycled(rows: torch.Tensor, length: int, gen: torch.Generator) -> torch.Tensor:
+    """``length`` of ``rows`` in random order: permutations of them, one after the other."""
+    parts, have = [], 0
+    while have < length:
+        parts.append(rows[torch.randperm(rows.numel(), generator=gen)])
+        have += rows.numel()
+    return torch.cat(parts)[:length]
 
 
 # -- labelled data --------------------------------------------------------------------------------
@@ -538,8 +566,6 @@ def finetune(
                     pred = _head(model, f, n_feat)
                     total = (pred - yb).square().sum(-1).mean(-1)
                 elif alpha > 0 and n >= 2:
-                    from .training import augment_members
-
                     xa = augment_members(aug_lab, xb, wld, [g[2] for g in gens], rows)
                     f = features(model, torch.cat([xb, xa], dim=1))
                     pred = _head(model, f[:, :n], n_feat)
