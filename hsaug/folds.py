@@ -68,10 +68,12 @@ def fit_members(
     r: Sequence[float] | float = 0.03,
     tau: float = 1.0,
     loss: str = "ball",
-    mse_on_views: bool = False,
+    mse_on_views: Sequence[bool] | bool = False,
     augmentation: Any = None,
     epochs: int = 200,
     checkpoints: Sequence[int] | None = None,
+    predict_rows: Any = None,
+    standardize: bool = True,
     batch_size: int = 32,
     lr: float = 1e-3,
     feature_widths: Sequence[int] = FEATURE_WIDTHS,
@@ -81,10 +83,14 @@ def fit_members(
     """Train M members, member m on rows ``train_rows[m]`` of ``x`` (N, B) to predict column
     ``target_index[m]`` of ``y`` (N, S); return predictions for all N rows at each checkpoint.
 
-    ``alpha``, ``r``: one value or one per member (α = 0: no contrastive term). Views are
-    drawn when ``augmentation`` is given (needed for α > 0 or ``mse_on_views``), one
-    augmentation per batch when it is a combination (the authors' loop). Returns
-    ``{"predictions": (C, M, N) float64 in the target's units, "checkpoints": [C epochs],
+    ``alpha``, ``r``, ``mse_on_views``: one value or one per member (α = 0: no contrastive
+    term). ``augmentation``: one spec for all members or a list of one spec (or None) per
+    member; views are drawn for members with a spec (needed for α > 0 or ``mse_on_views``),
+    one augmentation per batch when a spec is a combination (the authors' loop), one call
+    per distinct spec. ``predict_rows``: the rows predicted at each checkpoint (default
+    all). ``standardize``: inputs standardised per band by each member's training rows
+    (False: raw spectra, as :func:`hsaug.training.fit`). Returns ``{"predictions": (C, M,
+    N') float64 in the target's units, "checkpoints": [C epochs], "rows": the N' rows,
     "seconds": wall time, "members": M}``.
     """
     t0 = time.perf_counter()
@@ -110,18 +116,26 @@ def fit_members(
                          f"{yt.shape[1] - 1}")
     alphas = torch.as_tensor(np.broadcast_to(np.asarray(alpha, dtype=np.float32), (m,)).copy())
     radii = torch.as_tensor(np.broadcast_to(np.asarray(r, dtype=np.float32), (m,)).copy())
+    on_views = torch.as_tensor(np.broadcast_to(np.asarray(mse_on_views, dtype=bool), (m,)).copy())
     check_loss_name(loss)
-    contrastive = bool((alphas > 0).any())
-    if (contrastive or mse_on_views) and augmentation is None:
+    specs = list(augmentation) if isinstance(augmentation, (list, tuple)) and len(augmentation) == m \
+        and m > 1 else [augmentation] * m
+    needs = (alphas > 0) | on_views
+    if any(bool(needs[k]) and specs[k] is None for k in range(m)):
         raise ValueError("alpha > 0 or mse_on_views needs an augmentation to make the views; got None")
+    contrastive = bool((alphas > 0).any())
+    any_views = any(sp is not None for sp in specs)
     cps = sorted({int(c) for c in (checkpoints or (epochs,))})
     if cps[0] < 1 or cps[-1] > epochs:
         raise ValueError(f"checkpoints must be epochs in 1 … {epochs}; got {checkpoints!r}")
 
     # per member: input standardisation and target scaling from its own training rows
     ym = yt[:, tix].T.contiguous()  # (M, N)
-    mu = torch.stack([xt[rw].mean(0) for rw in rows_of])[:, None]  # (M, 1, B)
-    sd = torch.stack([xt[rw].std(0) for rw in rows_of])[:, None].clamp_min(1e-6)
+    if standardize:
+        mu = torch.stack([xt[rw].mean(0) for rw in rows_of])[:, None]  # (M, 1, B)
+        sd = torch.stack([xt[rw].std(0) for rw in rows_of])[:, None].clamp_min(1e-6)
+    else:
+        mu, sd = torch.zeros(m, 1, xt.shape[1]), torch.ones(m, 1, xt.shape[1])
     lo = torch.stack([ym[k, rw].min() for k, rw in enumerate(rows_of)])[:, None]
     span = torch.stack([ym[k, rw].max() for k, rw in enumerate(rows_of)])[:, None] - lo
     span = torch.where(span > 0, span, torch.ones_like(span))
@@ -134,11 +148,17 @@ def fit_members(
         opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
         opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    aug = augment.build(augmentation) if augmentation is not None else None
-    if aug is not None:
+    groups = []  # (member indices, built augmentation, their generators) per distinct spec
+    for key in dict.fromkeys(repr(sp) for sp in specs if sp is not None):
+        idx = [k for k in range(m) if specs[k] is not None and repr(specs[k]) == key]
+        aug = augment.build(specs[idx[0]])
         fit_reference(aug, xt)
+        groups.append((torch.as_tensor(idx), aug, [gens[k][2] for k in idx]))
+    pred_rows = torch.arange(xt.shape[0]) if predict_rows is None else \
+        torch.as_tensor(np.asarray(predict_rows, dtype=np.int64).ravel())
     xd, wld, mud, sdd = xt.to(dev), wl.to(dev), mu.to(dev), sd.to(dev)
-    alphas, radii = alphas.to(dev), radii.to(dev)
+    alphas, radii, on_views = alphas.to(dev), radii.to(dev), on_views.to(dev)
+    x_pred = xd[pred_rows.to(dev)][None]
     length = max(rw.numel() for rw in rows_of)
     bs = min(int(batch_size), min(rw.numel() for rw in rows_of))
     member_ix = torch.arange(m, device=dev)[:, None]
@@ -153,12 +173,16 @@ def fit_members(
                 continue
             xb = xd[rows]
             yb = ys[member_ix, rows][..., None]  # (M, n, 1)
-            if aug is not None:
-                xa = augment_members(aug, xb, wld, [g[2] for g in gens], rows)
+            if any_views:
+                xa = xb.clone()  # members without an augmentation: views unused (no loss on them)
+                for idx, aug, ggens in groups:
+                    idx_d = idx.to(dev)
+                    xa[idx_d] = augment_members(aug, xb[idx_d], wld, ggens, rows[idx_d])
                 f, p = model((torch.cat([xb, xa], 1) - mud) / sdd)
                 mse = (p[:, :n] - yb).square().sum(-1).mean(-1)
-                if mse_on_views:
-                    mse = 0.5 * (mse + (p[:, n:] - yb).square().sum(-1).mean(-1))
+                if bool(on_views.any()):
+                    both = 0.5 * (mse + (p[:, n:] - yb).square().sum(-1).mean(-1))
+                    mse = torch.where(on_views, both, mse)
                 total = mse + alphas * LOSSES[loss](f, yb, radii, tau) if contrastive else mse
             else:
                 p = model((xb - mud) / sdd)[1]
@@ -173,6 +197,7 @@ def fit_members(
                         state["exp_avg"].masked_fill_(state["exp_avg"].abs() < 1e-30, 0.0)
         if epoch in cps:
             with torch.no_grad():
-                out = model((xd[None] - mud) / sdd)[1][..., 0].double().cpu()  # (M, N)
+                out = model((x_pred - mud) / sdd)[1][..., 0].double().cpu()  # (M, N')
             preds.append((out * span + lo).numpy())
-    return {"predictions": np.stack(preds), "checkpoints": cps, "seconds": time.perf_counter() - t0, "members": m}
+    return {"predictions": np.stack(preds), "checkpoints": cps, "rows": pred_rows.numpy(),
+            "seconds": time.perf_counter() - t0, "members": m}
