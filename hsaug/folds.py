@@ -81,7 +81,9 @@ def fit_members(
     device: Any = "cpu",
 ) -> dict[str, Any]:
     """Train M members, member m on rows ``train_rows[m]`` of ``x`` (N, B) to predict column
-    ``target_index[m]`` of ``y`` (N, S); return predictions for all N rows at each checkpoint.
+    ``target_index[m]`` of ``y`` (N, S) — or the columns it lists (one list length for all:
+    one multi-output regressor per member, the ball test on all its outputs, as in
+    :func:`hsaug.training.fit`); return predictions at each checkpoint.
 
     ``alpha``, ``r``, ``mse_on_views``: one value or one per member (α = 0: no contrastive
     term). ``augmentation``: one spec for all members or a list of one spec (or None) per
@@ -90,7 +92,7 @@ def fit_members(
     per distinct spec. ``predict_rows``: the rows predicted at each checkpoint (default
     all). ``standardize``: inputs standardised per band by each member's training rows
     (False: raw spectra, as :func:`hsaug.training.fit`). Returns ``{"predictions": (C, M,
-    N') float64 in the target's units, "checkpoints": [C epochs], "rows": the N' rows,
+    N') — (C, M, N', s) for list targets — float64 in the target's units, "checkpoints": [C epochs], "rows": the N' rows,
     "seconds": wall time, "members": M}``.
     """
     t0 = time.perf_counter()
@@ -109,11 +111,15 @@ def fit_members(
     rows_of = [torch.as_tensor(np.asarray(rw, dtype=np.int64).ravel()) for rw in train_rows]
     if any(rw.numel() < 2 or int(rw.min()) < 0 or int(rw.max()) >= xt.shape[0] for rw in rows_of):
         raise ValueError(f"train_rows must hold at least 2 row indices in 0 … {xt.shape[0] - 1} per member")
-    tix = [0] * m if target_index is None else [int(t) for t in target_index]
+    single = target_index is None or all(isinstance(t, (int, np.integer)) for t in target_index)
+    tix = [[0]] * m if target_index is None else [[int(t)] if isinstance(t, (int, np.integer)) else
+                                                   [int(u) for u in t] for t in target_index]
     seed_list = list(range(m)) if seeds is None else [int(s) for s in seeds]
-    if len(tix) != m or len(seed_list) != m or any(not 0 <= t < yt.shape[1] for t in tix):
-        raise ValueError(f"target_index and seeds must give one value per member ({m}), targets in 0 … "
-                         f"{yt.shape[1] - 1}")
+    if len(tix) != m or len(seed_list) != m or len({len(t) for t in tix}) != 1 or \
+            any(not 0 <= u < yt.shape[1] for t in tix for u in t):
+        raise ValueError(f"target_index and seeds must give one value per member ({m}), targets (ints, or "
+                         f"lists of one length) in 0 … {yt.shape[1] - 1}")
+    n_out = len(tix[0])
     alphas = torch.as_tensor(np.broadcast_to(np.asarray(alpha, dtype=np.float32), (m,)).copy())
     radii = torch.as_tensor(np.broadcast_to(np.asarray(r, dtype=np.float32), (m,)).copy())
     on_views = torch.as_tensor(np.broadcast_to(np.asarray(mse_on_views, dtype=bool), (m,)).copy())
@@ -130,19 +136,19 @@ def fit_members(
         raise ValueError(f"checkpoints must be epochs in 1 … {epochs}; got {checkpoints!r}")
 
     # per member: input standardisation and target scaling from its own training rows
-    ym = yt[:, tix].T.contiguous()  # (M, N)
+    ym = torch.stack([yt[:, t] for t in tix])  # (M, N, s)
     if standardize:
         mu = torch.stack([xt[rw].mean(0) for rw in rows_of])[:, None]  # (M, 1, B)
         sd = torch.stack([xt[rw].std(0) for rw in rows_of])[:, None].clamp_min(1e-6)
     else:
         mu, sd = torch.zeros(m, 1, xt.shape[1]), torch.ones(m, 1, xt.shape[1])
-    lo = torch.stack([ym[k, rw].min() for k, rw in enumerate(rows_of)])[:, None]
-    span = torch.stack([ym[k, rw].max() for k, rw in enumerate(rows_of)])[:, None] - lo
+    lo = torch.stack([ym[k, rw].min(0).values for k, rw in enumerate(rows_of)])[:, None]  # (M, 1, s)
+    span = torch.stack([ym[k, rw].max(0).values for k, rw in enumerate(rows_of)])[:, None] - lo
     span = torch.where(span > 0, span, torch.ones_like(span))
     ys = ((ym - lo) / span).float().to(dev)
 
     gens = [_streams(s) for s in seed_list]
-    model = MLPEnsemble(xt.shape[1], 1, m, feature_widths=feature_widths, head_widths=head_widths,
+    model = MLPEnsemble(xt.shape[1], n_out, m, feature_widths=feature_widths, head_widths=head_widths,
                         init=[g[0] for g in gens], device=dev)
     try:
         opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
@@ -172,7 +178,7 @@ def fit_members(
             if n < 2 and contrastive:
                 continue
             xb = xd[rows]
-            yb = ys[member_ix, rows][..., None]  # (M, n, 1)
+            yb = ys[member_ix, rows]  # (M, n, s)
             if any_views:
                 xa = xb.clone()  # members without an augmentation: views unused (no loss on them)
                 for idx, aug, ggens in groups:
@@ -197,7 +203,8 @@ def fit_members(
                         state["exp_avg"].masked_fill_(state["exp_avg"].abs() < 1e-30, 0.0)
         if epoch in cps:
             with torch.no_grad():
-                out = model((x_pred - mud) / sdd)[1][..., 0].double().cpu()  # (M, N')
-            preds.append((out * span + lo).numpy())
+                out = model((x_pred - mud) / sdd)[1].double().cpu()  # (M, N', s)
+            out = out * span + lo
+            preds.append((out[..., 0] if single else out).numpy())
     return {"predictions": np.stack(preds), "checkpoints": cps, "rows": pred_rows.numpy(),
             "seconds": time.perf_counter() - t0, "members": m}
