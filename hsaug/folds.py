@@ -163,6 +163,7 @@ def fit_members(
     pred_rows = torch.arange(xt.shape[0]) if predict_rows is None else \
         torch.as_tensor(np.asarray(predict_rows, dtype=np.int64).ravel())
     xd, wld, mud, sdd = xt.to(dev), wl.to(dev), mu.to(dev), sd.to(dev)
+    any_on_views = bool(on_views.any())  # decided once: no device sync per step
     alphas, radii, on_views = alphas.to(dev), radii.to(dev), on_views.to(dev)
     x_pred = xd[pred_rows.to(dev)][None]
     length = max(rw.numel() for rw in rows_of)
@@ -186,7 +187,7 @@ def fit_members(
                     xa[idx_d] = augment_members(aug, xb[idx_d], wld, ggens, rows[idx_d])
                 f, p = model((torch.cat([xb, xa], 1) - mud) / sdd)
                 mse = (p[:, :n] - yb).square().sum(-1).mean(-1)
-                if bool(on_views.any()):
+                if any_on_views:
                     both = 0.5 * (mse + (p[:, n:] - yb).square().sum(-1).mean(-1))
                     mse = torch.where(on_views, both, mse)
                 total = mse + alphas * LOSSES[loss](f, yb, radii, tau) if contrastive else mse
