@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from hsaug.synthetic import make_scene
-from hsaug.training import Config, fit
+from hsaug.config import Config
+from hsaug.training import fit
 
 AUGMENTATIONS = ("band_erasure", "band_permutation", "nearest_neighbor", "scattering", "atmospheric",
                  "flip", "elastic", "shift")

@@ -8,6 +8,8 @@ executes its notebook (kernel ``python3``, widget state not stored) into ``DIR/n
 the notebook writes ``DIR/TARGET.json``, from which ``DIR/TARGET.md`` puts our numbers
 beside the paper's (sweep and robustness write NetCDF and ``DIR/TARGET.md``). A failing
 cell ends the command with exit status 1, naming the notebook, the cell and its error.
+Finished runs are stored under ``DIR/runs`` as they finish; Ctrl-C stops with one line saying
+so, and the same command resumes (it reports how many stored runs it found and reused).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from . import augment
 
-__all__ = ["main", "TARGETS", "notebooks_dir", "reproduce"]
+__all__ = ["main", "TARGETS", "notebooks_dir", "reproduce", "output_folder", "stored_runs"]
 
 # target -> (notebook file, extra parameters)
 TARGETS: dict[str, tuple[str, dict]] = {
@@ -54,11 +56,14 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
 
     from .report import markdown_file
 
+    from .reproduction import train_settings
+
     if target != "all" and target not in TARGETS:
         raise ValueError(f"target must be one of {[*TARGETS, 'all']}; got {target!r}")
     targets = list(PAPER_TARGETS) if target == "all" else [target]
-    out = Path(out).resolve()
-    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    for name in targets:  # the settings each notebook will build: bad values fail here, before any notebook
+        train_settings(name, quick, seeds=seeds, epochs=epochs, device=device)
+    out = output_folder(out)
     written = []
     for name in targets:
         notebook, extra = TARGETS[name]
@@ -80,7 +85,10 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
             else:
                 params["presets"] = [preset]
         executed = out / "notebooks" / f"{source.stem}.{name}.ipynb"
-        print(f"hsaug reproduce {name}: running {notebook} -> {executed}", flush=True)
+        stored = stored_runs(out)
+        print(f"hsaug reproduce {name}: running {notebook} -> {executed}"
+              + (f" ({stored} stored runs under {out / 'runs'} are reused where they match)" if stored else ""),
+              flush=True)
         start = time.perf_counter()
         try:
             pm.execute_notebook(str(source), str(executed), parameters=params, kernel_name="python3",
@@ -100,12 +108,33 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
             if not result_json.exists():
                 raise ReproduceError(f"{name}: notebook {notebook} finished but wrote no {result_json}")
             written.append(markdown_file(result_json))
-        print(f"hsaug reproduce {name}: done in {time.perf_counter() - start:.0f} s", flush=True)
+        trained = stored_runs(out) - stored
+        print(f"hsaug reproduce {name}: done in {time.perf_counter() - start:.0f} s; {trained} run(s) trained"
+              + (f", {stored} stored run(s) available for reuse" if stored else ""), flush=True)
     return written
 
 
 class ReproduceError(RuntimeError):
     """A notebook failed or wrote no result."""
+
+
+def output_folder(out: str | Path) -> Path:
+    """``out`` resolved and created with its ``notebooks/`` folder; ValueError (one line) when
+    it names a file or cannot be created."""
+    path = Path(out).resolve()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder (it is created if missing)")
+    try:
+        (path / "notebooks").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--out {out} cannot be used as the output folder: {err.strerror or err}") from None
+    return path
+
+
+def stored_runs(out: Path) -> int:
+    """How many finished runs are stored under ``out/runs`` (one JSON file each)."""
+    runs = Path(out) / "runs"
+    return sum(1 for _ in runs.rglob("*.json")) if runs.is_dir() else 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,13 +156,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list_augmentations(name: str | None) -> None:
+    """Each augmentation's parameters with their limits and the draws of every range set."""
+    sets = augment.range_sets()
     for n in [name] if name else augment.names():
-        aug = augment.get(n)
+        augs = {r: augment.get(n, ranges=r) for r in sets}
+        aug = augs[sets[0]]
         print(f"{n}: {(type(aug).__doc__ or '').strip().splitlines()[0]}")
-        for p in aug.params:
-            print(f"    {p.display:<14} [{p.low:g}, {p.high:g}] neutral {p.default:g}; draws {aug.ranges[p.name]}  {p.doc}")
+        names = list(dict.fromkeys(p.name for a in augs.values() for p in a.params))
+        for pname in names:
+            p = next(a.spec(pname) for a in augs.values() if any(q.name == pname for q in a.params))
+            draws = "; ".join(
+                f"{r} {_range_text(a.ranges[pname])}" for r, a in augs.items() if pname in a.ranges
+            )
+            print(f"    {p.display:<14} [{p.low:g}, {p.high:g}] neutral {p.default:g}; draws {draws}  {p.doc}")
         for o in aug.options:
-            print(f"    option {o.name} = {aug.option_values[o.name]!r} of {list(o.choices)}  {o.doc}")
+            values = "; ".join(f"{r} {a.option_values[o.name]!r}" for r, a in augs.items())
+            print(f"    option {o.name} = {values} of {list(o.choices)}  {o.doc}")
+
+
+def _range_text(r: tuple[float, float]) -> str:
+    return f"{r[0]:.4g}" if r[0] == r[1] else f"({r[0]:.4g}, {r[1]:.4g})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ReproduceError, ValueError, FileNotFoundError) as err:
         print(f"hsaug: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        out = Path(getattr(args, "out", "results"))
+        n = stored_runs(out.resolve()) if out.is_dir() else 0
+        print(f"hsaug: interrupted; {n} finished run(s) are stored under {out / 'runs'}; run the same command "
+              "again to resume (stored runs are reused)", file=sys.stderr)
+        return 130
     return 0
 
 

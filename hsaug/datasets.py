@@ -8,10 +8,12 @@ re-exports the file readers of :mod:`hsaug.readers`. See docs/data.md.
   stand-in, not the paper's data: fewer spectra, a wider range, another target.
 * **Quantity.** Every dataset declares in ``attrs["quantity"]`` what its spectra are:
   ``"reflectance"`` (with ``attrs["reflectance_scale"]``: 1 for fractions, 100 for
-  percent, 10000 for scaled integers), ``"absorbance"`` (log10(1/R)), or ``"unknown"``.
+  percent, 10000 for scaled integers), ``"absorbance"`` (log10(1/R)),
+  ``"transmittance"`` (T, with ``attrs["transmittance_scale"]``), or ``"unknown"``.
   Scattering (Hapke, eq. 3–4) and atmospheric (eq. 5) augmentations are defined on
   reflectance in [0, 1]: :func:`require_reflectance` converts where that is exact and
-  refuses, saying why, where it is not.
+  refuses, saying why, where it is not; :func:`reflectance_transform` gives the same exact
+  maps on torch tensors, both ways, for training.
 * **Readers** (:mod:`hsaug.readers`, re-exported here): :func:`read_dataset` dispatches
   on the suffix to :func:`read_netcdf`, :func:`read_csv`, :func:`read_envi`,
   :func:`read_mat`; :func:`write_netcdf` writes the lossless format.
@@ -24,20 +26,22 @@ import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+import torch
 import xarray as xr
 
 from .readers import (
-    _NOT_INVERTIBLE,
+    NOT_INVERTIBLE,
     QUANTITIES,
     DroppedRowsWarning,
-    _build,
-    _check_scale,
-    _norm_quantity,
+    build_dataset,
+    check_scale,
+    norm_quantity,
     read_csv,
     read_dataset,
+    open_envi,
     read_envi,
     read_mat,
     read_netcdf,
@@ -56,13 +60,17 @@ __all__ = [
     "quantity_of",
     "to_reflectance",
     "to_absorbance",
+    "to_transmittance",
     "require_reflectance",
+    "reflectance_transform",
+    "convertible_to_reflectance",
     "read_dataset",
     "read_netcdf",
     "write_netcdf",
     "read_csv",
     "read_envi",
     "read_mat",
+    "open_envi",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -81,7 +89,7 @@ PAPER_RANGE = (1130.0, 2450.0)
 
 def quantity_of(data: xr.Dataset | xr.DataArray) -> tuple[str, float | None]:
     """(quantity, reflectance_scale) declared in ``data.attrs``; ``("unknown", None)`` if absent."""
-    q = _norm_quantity(data.attrs.get("quantity", "unknown"))
+    q = norm_quantity(data.attrs.get("quantity", "unknown"))
     scale = data.attrs.get("reflectance_scale") if q == "reflectance" else None
     return q, (None if scale is None else float(scale))
 
@@ -96,6 +104,17 @@ def _spectra_of(data: Any) -> xr.DataArray:
     raise ValueError(f"data must be an xarray Dataset or DataArray of spectra; got {type(data).__name__}")
 
 
+_QUANTITY_KEYS = ("quantity", "reflectance_scale", "transmittance_scale", "absorbance_basis")
+
+
+def _basis(data: Any) -> str:
+    """What an absorbance is the log10(1/.) of: ``"reflectance"`` (default) or ``"transmittance"``."""
+    basis = norm_quantity(data.attrs.get("absorbance_basis", "reflectance"))
+    if basis not in ("reflectance", "transmittance"):
+        raise ValueError(f"attrs['absorbance_basis'] must be 'reflectance' or 'transmittance'; got {basis!r}")
+    return basis
+
+
 def _replace_spectra(data: Any, values: np.ndarray, attrs: dict) -> Any:
     da = _spectra_of(data)
     new = da.copy(data=values.astype(da.dtype, copy=False))
@@ -104,7 +123,7 @@ def _replace_spectra(data: Any, values: np.ndarray, attrs: dict) -> Any:
         out["spectra"] = new
     else:
         out = new
-    out.attrs = {k: v for k, v in data.attrs.items() if k not in ("quantity", "reflectance_scale")}
+    out.attrs = {k: v for k, v in data.attrs.items() if k not in _QUANTITY_KEYS}
     out.attrs.update(attrs)
     return out
 
@@ -125,15 +144,18 @@ def to_reflectance(
     """
     da = _spectra_of(data)
     declared, declared_scale = quantity_of(data)
-    q = declared if quantity is None else _norm_quantity(quantity)
+    q = declared if quantity is None else norm_quantity(quantity)
     x = np.asarray(da.values, dtype=np.float64)
     if q == "reflectance":
         scale = reflectance_scale if reflectance_scale is not None else declared_scale
-        r = x / _check_scale(1.0 if scale is None else scale, "to_reflectance")
-    elif q == "absorbance":
+        r = x / check_scale(1.0 if scale is None else scale, "to_reflectance")
+    elif q == "absorbance" and _basis(data) == "reflectance":
         r = np.power(10.0, -x)
     else:
-        why = _NOT_INVERTIBLE.get(q, "hsaug knows no exact conversion from it")
+        why = NOT_INVERTIBLE["transmittance"] if q == "absorbance" else \
+            NOT_INVERTIBLE.get(q, "hsaug knows no exact conversion from it")
+        if q == "absorbance":
+            why = "it is the absorbance log10(1/T) of a transmittance: " + why
         raise ValueError(
             f"cannot convert spectra with quantity {q!r} to reflectance: {why}. Reflectance is "
             f"needed because {_WHY_REFLECTANCE}. Declare what the values are, e.g. "
@@ -144,18 +166,50 @@ def to_reflectance(
 
 
 def to_absorbance(data: xr.Dataset | xr.DataArray, **kw: Any) -> xr.Dataset | xr.DataArray:
-    """Spectra as absorbance A = log10(1/R) (via :func:`to_reflectance`; R must be > 0)."""
+    """Spectra as absorbance A = log10(1/R) (via :func:`to_reflectance`; R must be > 0), or,
+    for ``quantity="transmittance"`` (T = value / ``attrs["transmittance_scale"]``, default 1),
+    A = log10(1/T) with ``attrs["absorbance_basis"] = "transmittance"``."""
     da = _spectra_of(data)
-    if quantity_of(data)[0] == "absorbance" and kw.get("quantity") in (None, "absorbance"):
-        return _replace_spectra(data, np.asarray(da.values), {"quantity": "absorbance"})
-    r = np.asarray(_spectra_of(to_reflectance(data, **kw)).values, dtype=np.float64)
-    bad = (r <= 0).any(axis=1)
+    q = quantity_of(data)[0] if kw.get("quantity") is None else norm_quantity(kw["quantity"])
+    if q == "absorbance":
+        keep = {"quantity": "absorbance", "absorbance_basis": _basis(data)}
+        return _replace_spectra(data, np.asarray(da.values), keep)
+    if q == "transmittance":
+        t = _transmittance_values(data)
+        what, basis = "T", "transmittance"
+    else:
+        t = np.asarray(_spectra_of(to_reflectance(data, **kw)).values, dtype=np.float64)
+        what, basis = "R", "reflectance"
+    bad = (t <= 0).any(axis=1)
     if bad.any():
         raise ValueError(
-            f"absorbance log10(1/R) needs R > 0; {int(bad.sum())} spectra have R <= 0 "
+            f"absorbance log10(1/{what}) needs {what} > 0; {int(bad.sum())} spectra have {what} <= 0 "
             f"(first at sample {int(np.nonzero(bad)[0][0])})"
         )
-    return _replace_spectra(data, -np.log10(r), {"quantity": "absorbance"})
+    return _replace_spectra(data, -np.log10(t), {"quantity": "absorbance", "absorbance_basis": basis})
+
+
+def _transmittance_values(data: Any) -> np.ndarray:
+    scale = check_scale(data.attrs.get("transmittance_scale", 1.0), "attrs['transmittance_scale']")
+    return np.asarray(_spectra_of(data).values, dtype=np.float64) / scale
+
+
+def to_transmittance(data: xr.Dataset | xr.DataArray) -> xr.Dataset | xr.DataArray:
+    """Spectra as transmittance fractions T: from ``quantity="transmittance"`` (T = value /
+    ``transmittance_scale``) or from an absorbance with ``absorbance_basis="transmittance"``
+    (T = 10^(-A)). Anything else is refused, saying why."""
+    q = quantity_of(data)[0]
+    if q == "transmittance":
+        t = _transmittance_values(data)
+    elif q == "absorbance" and _basis(data) == "transmittance":
+        t = np.power(10.0, -np.asarray(_spectra_of(data).values, dtype=np.float64))
+    else:
+        raise ValueError(
+            f"cannot convert spectra with quantity {q!r} to transmittance: only transmittance "
+            "(with attrs['transmittance_scale'], 100 for percent) and absorbance with "
+            "attrs['absorbance_basis'] = 'transmittance' convert exactly"
+        )
+    return _replace_spectra(data, t, {"quantity": "transmittance", "transmittance_scale": 1.0})
 
 
 def require_reflectance(
@@ -332,7 +386,7 @@ def load_limesoda(
     if info.note:
         attrs["note"] = info.note
     src = f"LimeSoDa {name}"
-    return _build(x, y, wl, names, [info.units[t] for t in names], attrs, {"folds": folds}, src, "raise")
+    return build_dataset(x, y, wl, names, [info.units[t] for t in names], attrs, {"folds": folds}, src, "raise")
 
 
 def load_soil(
@@ -350,3 +404,47 @@ def load_soil(
     ``band_range=PAPER_RANGE`` crops to the paper's range.
     """
     return load_limesoda(name, target, fraction=fraction, band_range=band_range)
+
+
+# ---------------------------------------------------------------------------------------
+# Reflectance for physics augmentations, on torch tensors
+# ---------------------------------------------------------------------------------------
+
+
+def reflectance_transform(
+    data: xr.Dataset | xr.DataArray,
+    *,
+    quantity: str | None = None,
+    reflectance_scale: float | None = None,
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]:
+    """(to_reflectance, from_reflectance): exact maps between the declared values and
+    reflectance fractions R, on torch tensors (N, B) of any device and dtype.
+
+    For training: physics augmentations act on ``to_reflectance(x)``, the model sees
+    ``from_reflectance(augmented)``, the data as declared. Reflectance with scale s:
+    R = x / s and back x = R s (s = 1: both are the identity, returning the same tensor);
+    absorbance of reflectance: R = 10^(-x) and back x = -log10(R) (R <= 0 gives inf/NaN).
+    ``quantity`` / ``reflectance_scale`` override ``data.attrs``. Anything else raises the
+    ValueError of :func:`to_reflectance`, which says why it cannot be converted.
+    """
+    declared, declared_scale = quantity_of(data)
+    q = declared if quantity is None else norm_quantity(quantity)
+    if q == "reflectance":
+        scale = reflectance_scale if reflectance_scale is not None else declared_scale
+        s = check_scale(1.0 if scale is None else scale, "reflectance_transform")
+        if s == 1.0:
+            return (lambda x: x), (lambda r: r)
+        return (lambda x: x / s), (lambda r: r * s)
+    if q == "absorbance" and _basis(data) == "reflectance":
+        return (lambda x: torch.pow(10.0, -x)), (lambda r: -torch.log10(r))
+    to_reflectance(data.isel({d: slice(0, 1) for d in _spectra_of(data).dims}), quantity=q)  # raises why
+    raise AssertionError("unreachable: to_reflectance accepted what reflectance_transform refuses")
+
+
+def convertible_to_reflectance(data: xr.Dataset | xr.DataArray) -> bool:
+    """Whether :func:`reflectance_transform` (and :func:`to_reflectance`) can convert ``data``."""
+    try:
+        reflectance_transform(data)
+    except ValueError:
+        return False
+    return True

@@ -29,11 +29,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .spectra import UNITS, _describe, check_wavelength
+from .params import Param
+from .spectra import UNITS, check_wavelength, describe as _describe
 
 __all__ = [
     "IRRADIANCE_UNITS",
     "SPECTRL2_SETTINGS",
+    "CLEAR_SKY_PARAMS",
     "CLEAR_SKY_LIMITS",
     "Illumination",
     "clear_sky_illumination",
@@ -48,13 +50,22 @@ IRRADIANCE_UNITS = "W m-2 nm-1"
 #: horizontal surface. The relative airmass is Kasten & Young (1989), as in NREL's code.
 SPECTRL2_SETTINGS = {"surface_pressure": 101325.0, "ground_albedo": 0.2, "dayofyear": 172}
 
-#: Accepted intervals of the clear-sky parameters (closed), with their units.
-CLEAR_SKY_LIMITS = {
-    "zenith": (0.0, 85.0, "deg"),
-    "precipitable_water": (0.0, 10.0, "cm"),
-    "aerosol_turbidity": (0.0, 2.0, ""),
-    "ozone": (0.0, 1.0, "atm-cm"),
-}
+#: The clear-sky settings as parameter specs (accepted interval, default, unit, slider
+#: label and step): the single source for checks and sliders; the keyword defaults of
+#: :func:`clear_sky_illumination` and :func:`clear_sky` equal these (a test says so).
+CLEAR_SKY_PARAMS: tuple[Param, ...] = (
+    Param("zenith", 0.0, 85.0, 30.0, unit="deg", label="sun zenith", doc="sun zenith angle", step=1.0),
+    Param("precipitable_water", 0.0, 10.0, 1.4, unit="cm", label="water vapour",
+          doc="precipitable water vapour column", step=0.1),
+    Param("aerosol_turbidity", 0.0, 2.0, 0.1, label="aerosol AOD₅₀₀",
+          doc="aerosol optical depth at 500 nm", step=0.01),
+    Param("ozone", 0.0, 1.0, 0.3, unit="atm-cm", label="ozone", doc="ozone column", step=0.01),
+)
+
+#: Accepted intervals of the clear-sky parameters (closed), with their units; read from
+#: :data:`CLEAR_SKY_PARAMS` (kept for callers that want plain tuples).
+CLEAR_SKY_LIMITS = {p.name: (p.low, p.high, p.unit) for p in CLEAR_SKY_PARAMS}
+_CLEAR_SKY = {p.name: p for p in CLEAR_SKY_PARAMS}
 
 
 def _readonly(a: Any) -> np.ndarray:
@@ -148,17 +159,7 @@ def _grid(wavelength: Any) -> np.ndarray:
 
 
 def _check_clear_sky(**values: float) -> tuple[float, ...]:
-    out = []
-    for name, value in values.items():
-        lo, hi, unit = CLEAR_SKY_LIMITS[name]
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}] {unit}; got {_describe(value)}") from None
-        if not lo <= v <= hi:  # also rejects NaN
-            raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}] {unit}".rstrip() + f"; got {value!r}")
-        out.append(v)
-    return tuple(out)
+    return tuple(_CLEAR_SKY[name].check(value) for name, value in values.items())
 
 
 def clear_sky_illumination(

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .spectra import UNITS, check_wavelength, gaussian_response
+from .spectra import UNITS, WAVELENGTH_UNITS, check_wavelength, gaussian_response
 
 __all__ = [
     "NATIVE_RANGE",
@@ -220,81 +220,51 @@ def usgs_names(wavelength: Any = None, *, fwhm: float | np.ndarray | None = None
     return [str(n) for n in _offered(lo, hi)[0]]
 
 
-_MICRO = {"micrometers", "micrometer", "micrometres", "micrometre", "microns", "micron", "um", "µm", "μm"}
-_NANO = {"nanometers", "nanometer", "nanometres", "nanometre", "nm"}
-
-
 def load_envi_library(
     path: str | os.PathLike,
     *,
     wavelength_units: str | None = None,
     drop_incomplete: bool = False,
+    bands: str = "error",
+    apply_scale: bool = True,
 ) -> xr.DataArray:
     """An ENVI spectral library (``.sli`` + ``.hdr``) as a DataArray (sample, wavelength) with ``name``.
 
-    ``path`` is the ``.hdr`` or the ``.sli`` file. Names come from the header's
-    ``spectra names``, the grid from ``wavelength``, converted to nm: ``wavelength_units``
-    (``"nm"`` or ``"um"``) when given, else the header's ``wavelength units``
-    (micrometers/nanometers), else µm when every value is below 100, nm otherwise. Values
-    equal to the header's ``data ignore value`` or below -1e30 (splib07's -1.23e34 marks
-    deleted channels) become NaN; a spectrum with NaN raises ValueError unless
-    ``drop_incomplete`` drops it. A ``reflectance scale factor`` in the header divides the
-    values.
+    ``path`` is the ``.hdr`` or the ``.sli`` file, read through the one ENVI door,
+    :func:`hsaug.readers.open_envi`, with the same rules as images: names from the header's
+    ``spectra names``; the grid from ``wavelength`` converted to nm by
+    :func:`hsaug.spectra.to_nanometres` (``wavelength_units`` when given, else the header's
+    ``wavelength units``, else µm with a warning when every value is below 100); ``bbl`` bad
+    bands dropped; band order by ``bands=`` (``"error"``, ``"sort"``, ``"average"``); values
+    equal to ``data ignore value`` or below -1e30 (splib07's -1.23e34 marks deleted channels)
+    become NaN. A spectrum with NaN raises ValueError unless ``drop_incomplete`` drops it.
+    A ``reflectance scale factor`` divides the values when ``apply_scale`` (the default: a
+    library's spectra are endmembers, wanted as fractions); attrs record it either way.
     """
-    from spectral.io import envi
+    from .readers import open_envi
 
     path = os.fspath(path)
-    base, ext = os.path.splitext(path)
-    if ext.lower() == ".hdr":
-        hdr, candidates = path, [base + ".sli", base]
-    elif ext.lower() == ".sli":
-        hdr, candidates = base + ".hdr", [path]
-        if not os.path.exists(hdr) and os.path.exists(path + ".hdr"):
-            hdr = path + ".hdr"
-    else:
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".hdr", ".sli"):
         raise ValueError(f"path must name an ENVI library's .hdr or .sli file; got {path!r}")
-    if not os.path.exists(hdr):
-        raise ValueError(f"path {path!r}: header {hdr!r} not found; an ENVI library needs its .hdr beside the .sli")
-    sli = next((c for c in candidates if os.path.isfile(c)), None)
-    if sli is None:
-        raise ValueError(f"path {path!r}: no data file found beside the header (looked for {candidates})")
+    if wavelength_units is not None and str(wavelength_units).strip().lower() not in WAVELENGTH_UNITS:
+        raise ValueError(
+            f"wavelength_units must be 'nm' or 'um' (or another spelling in hsaug.spectra.WAVELENGTH_UNITS, "
+            f"or None to read the header); got {wavelength_units!r}"
+        )
     try:
-        lib = envi.open(hdr, sli)
-    except Exception as err:  # spectral raises its own error types for malformed headers
-        raise ValueError(f"path {path!r} could not be read as an ENVI file: {err}") from err
-    if not isinstance(lib, envi.SpectralLibrary):
+        f = open_envi(path, wavelength_units=wavelength_units, bands=bands, apply_scale=apply_scale)
+    except FileNotFoundError as err:
+        raise ValueError(f"path {path!r}: {err}") from None
+    if not f.library:
         raise ValueError(
             f"path {path!r} is an ENVI image, not a spectral library (header 'file type' must be "
-            "'ENVI Spectral Library'); read images with hsaug.datasets"
+            "'ENVI Spectral Library'); read images with hsaug.readers.read_envi"
         )
-    values = np.array(lib.spectra, dtype=float)
-    names = [str(n).strip() for n in lib.names]
-    if lib.bands.centers is None:
+    if f.wavelength is None:
         raise ValueError(f"path {path!r}: the header has no 'wavelength' list; a grid in nm is needed")
-    wl = np.asarray(lib.bands.centers, float)
-    units = wavelength_units if wavelength_units is not None else lib.bands.band_unit
-    key = str(units).strip().lower()
-    if key in _MICRO:
-        scale = 1000.0
-    elif key in _NANO:
-        scale = 1.0
-    elif wavelength_units is not None:
-        raise ValueError(f"wavelength_units must be 'nm' or 'um' (or None to read the header); got {wavelength_units!r}")
-    else:  # header says nothing usable: values below 100 can only be µm for optical spectra
-        scale = 1000.0 if np.nanmax(wl) < 100.0 else 1.0
-    wl = wl * scale
-    meta = lib.metadata
-    ignore = meta.get("data ignore value")
-    bad = values < -1e30
-    if ignore is not None and str(ignore).strip().lower() != "nan":
-        bad |= values == float(ignore)
-    values[bad] = np.nan
-    factor = meta.get("reflectance scale factor")
-    if factor is not None:
-        values = values / float(factor)
-    order = np.argsort(wl, kind="stable")
-    wl, values = wl[order], values[:, order]
-    check_wavelength(wl, name=f"wavelength of {path!r}")
+    values, wl = f.values, f.wavelength
+    names = f.names or [f"spectrum_{i}" for i in range(values.shape[0])]
     incomplete = ~np.isfinite(values).all(axis=1)
     if incomplete.any():
         if not drop_incomplete:
@@ -307,6 +277,14 @@ def load_envi_library(
         names = [n for n, bad_row in zip(names, incomplete) if not bad_row]
         if not names:
             raise ValueError(f"path {path!r}: every spectrum has missing values; nothing left")
+    attrs = {"source": os.path.abspath(f.data)}
+    if f.reflectance_scale is not None:
+        attrs["quantity"] = "reflectance"
+        attrs["reflectance_scale"] = 1.0 if f.scale_applied else f.reflectance_scale
+        if f.scale_applied:
+            attrs["reflectance_scale_applied"] = f.reflectance_scale
+    if f.bad_bands:
+        attrs["bad_bands_dropped"] = f.bad_bands
     return xr.DataArray(
         values,
         dims=("sample", "wavelength"),
@@ -316,5 +294,5 @@ def load_envi_library(
             "wavelength": ("wavelength", wl, {"units": UNITS, "long_name": "wavelength"}),
         },
         name="spectra",
-        attrs={"source": os.path.abspath(sli)},
+        attrs=attrs,
     )

@@ -64,7 +64,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .spectra import _describe
+from .spectra import describe as _describe
 
 __all__ = [
     "LOSSES",

@@ -1,10 +1,18 @@
-"""Readers for users' own spectra: NetCDF (lossless), CSV, ENVI image + per-pixel
-targets, MATLAB unmixing-benchmark ``.mat``. Formats, with examples: docs/data.md.
+"""Readers for users' own spectra: NetCDF (lossless), CSV, ENVI images (unlabelled, or with
+per-pixel targets) and libraries through one door (:func:`open_envi`), MATLAB
+unmixing-benchmark ``.mat``. Formats, with examples: docs/data.md.
 
-Every reader returns a dataset in hsaug's conventions (:mod:`hsaug.spectra`) with
+Every reader returns data in hsaug's conventions (:mod:`hsaug.spectra`) with
 ``attrs["source"]`` naming the file and ``attrs["quantity"]`` declaring what the values
 are (``"unknown"`` unless the file or the caller says; see :mod:`hsaug.datasets` for the
-conversion rules). Errors are ValueErrors that name the file and the problem.
+conversion rules; values are never rescaled behind the caller's back). Errors are
+ValueErrors that name the file and the problem.
+
+**Units and band order (all readers).** Wavelengths go through
+:func:`hsaug.spectra.to_nanometres` (nm, µm spellings, cm⁻¹; an undeclared grid below 100
+is µm, converted with a :class:`~hsaug.spectra.UnitsWarning`, or refused with
+``strict_units=True``) and :func:`hsaug.spectra.order_bands` (``bands="error"`` by default,
+``"sort"`` for overlapping detectors, ``"average"`` for repeated wavelengths).
 
 **NaN rule (all readers).** ``nan="drop"`` (default) drops every sample whose spectrum or
 targets contain NaN and emits one :class:`DroppedRowsWarning` that counts them;
@@ -19,13 +27,21 @@ import json
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from .spectra import check_dataset, check_wavelength, make_dataset
+from .spectra import (
+    WAVELENGTH_UNITS,
+    check_dataset,
+    check_wavelength,
+    make_dataset,
+    order_bands,
+    to_nanometres,
+)
 
 __all__ = [
     "QUANTITIES",
@@ -36,6 +52,13 @@ __all__ = [
     "read_csv",
     "read_envi",
     "read_mat",
+    "open_envi",
+    "EnviFile",
+    "build_dataset",
+    "check_scale",
+    "norm_quantity",
+    "quantity_attrs",
+    "NOT_INVERTIBLE",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -46,7 +69,7 @@ __all__ = [
 QUANTITIES = ("reflectance", "absorbance")
 
 #: Declarable quantities that cannot be turned back into reflectance, and why.
-_NOT_INVERTIBLE = {
+NOT_INVERTIBLE = {
     "unknown": "the dataset does not say what its values are",
     "radiance": "radiance depends on the illumination; reflectance needs the irradiance "
     "and a white-reference calibration, which the data do not carry",
@@ -54,6 +77,9 @@ _NOT_INVERTIBLE = {
     "msc": "multiplicative scatter correction removed each spectrum's offset and gain",
     "derivative": "a derivative discarded the baseline (the constant of integration)",
     "continuum_removed": "continuum removal divided out a continuum that is not stored",
+    "transmittance": "transmittance is light passed through the sample, not reflected from it; "
+    "the physics augmentations model reflected light (to_absorbance / to_transmittance convert "
+    "between transmittance and its absorbance log10(1/T) exactly)",
 }
 
 
@@ -61,14 +87,15 @@ class DroppedRowsWarning(UserWarning):
     """A reader dropped samples with NaN in their spectrum or targets (the count is in the message)."""
 
 
-def _norm_quantity(q: Any) -> str:
+def norm_quantity(q: Any) -> str:
+    """A declared quantity in canonical spelling: lower case, ``_`` for spaces and dashes."""
     return str(q).strip().lower().replace("-", "_").replace(" ", "_")
 
 
-def _quantity_attrs(quantity: str | None, reflectance_scale: float | None, source: str) -> dict:
+def quantity_attrs(quantity: str | None, reflectance_scale: float | None, source: str) -> dict:
     """Validated ``quantity`` / ``reflectance_scale`` attrs for a reader's output."""
-    q = "unknown" if quantity is None else _norm_quantity(quantity)
-    accepted = QUANTITIES + tuple(_NOT_INVERTIBLE)
+    q = "unknown" if quantity is None else norm_quantity(quantity)
+    accepted = QUANTITIES + tuple(NOT_INVERTIBLE)
     if q not in accepted:
         raise ValueError(f"{source}: quantity must be one of {accepted}; got {quantity!r}")
     if q != "reflectance":
@@ -79,10 +106,11 @@ def _quantity_attrs(quantity: str | None, reflectance_scale: float | None, sourc
             )
         return {"quantity": q}
     scale = 1.0 if reflectance_scale is None else reflectance_scale
-    return {"quantity": q, "reflectance_scale": _check_scale(scale, source)}
+    return {"quantity": q, "reflectance_scale": check_scale(scale, source)}
 
 
-def _check_scale(scale: Any, source: str) -> float:
+def check_scale(scale: Any, source: str) -> float:
+    """``scale`` as a positive finite float (R = value / scale); errors name ``source``."""
     try:
         s = float(scale)
     except (TypeError, ValueError):
@@ -154,7 +182,7 @@ def _units_for(
     return units
 
 
-def _build(
+def build_dataset(
     x: np.ndarray,
     y: np.ndarray,
     wavelength: np.ndarray,
@@ -253,11 +281,26 @@ def _encode_attrs(attrs: Mapping[str, Any]) -> dict:
     return out
 
 
-def _decode_attrs(attrs: Mapping[str, Any]) -> dict:
-    return {
-        k: json.loads(v[len(_JSON):]) if isinstance(v, str) and v.startswith(_JSON) else v
-        for k, v in attrs.items()
-    }
+def _decode_attrs(attrs: Mapping[str, Any], source: str = "", where: str = "the dataset") -> dict:
+    """Tagged JSON attrs back to values; malformed ones raise naming the file and attribute."""
+    out = {}
+    for k, v in attrs.items():
+        if isinstance(v, str) and v.startswith(_JSON):
+            try:
+                out[k] = json.loads(v[len(_JSON):])
+            except json.JSONDecodeError as err:
+                raise ValueError(
+                    f"{source}: attribute {k!r} of {where} is tagged JSON ({_JSON!r}) but malformed: "
+                    f"{err.msg} at character {err.pos}; fix or remove it"
+                ) from None
+            except RecursionError:
+                raise ValueError(
+                    f"{source}: attribute {k!r} of {where} is tagged JSON nested too deeply to read "
+                    f"({len(v)} characters); fix or remove it"
+                ) from None
+        else:
+            out[k] = v
+    return out
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
@@ -275,36 +318,76 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     return p
 
 
-def read_netcdf(path: str | Path, *, nan: str = "drop") -> xr.Dataset:
-    """A dataset written by :func:`write_netcdf`, or any NetCDF in hsaug's conventions:
-    ``spectra`` (sample, wavelength), ``target`` (sample, output); ``wavelength`` in nm
-    (``units`` "nm" or absent; micrometres are converted). NaN: see the module doc."""
+def read_netcdf(
+    path: str | Path,
+    *,
+    nan: str = "drop",
+    bands: str = "error",
+    wavelength_units: str | None = None,
+    strict_units: bool = False,
+    chunks: Any = None,
+) -> xr.Dataset:
+    """A dataset written by :func:`write_netcdf`, or any NetCDF in hsaug's conventions.
+
+    ``spectra`` (sample, wavelength) with ``target`` (sample, output) for a labelled set, or
+    without ``target`` (unlabelled: ``spectra`` (sample, wavelength) or an image
+    (y, x, wavelength)), for prediction. ``wavelength`` units come from its ``units`` attr
+    (or ``wavelength_units=``) through :func:`hsaug.spectra.to_nanometres`; none declared and
+    values below 100 → µm, converted with a warning (refused when ``strict_units``).
+    Unlabelled, ``spectra.attrs`` also carry the file's ``quantity`` (and scale) and ``source``.
+    ``bands``: see :func:`hsaug.spectra.order_bands`. ``chunks`` (as in ``xarray.open_dataset``,
+    e.g. ``{"y": 512, "x": 512}``): the file is opened lazily on dask and stays open; the NaN
+    rule is then not applied (NaN pixels predict NaN). NaN otherwise: see the module doc.
+    """
     p = _existing(path)
     ds = None
     for engine in ("h5netcdf", "scipy"):  # NetCDF-4, then classic NetCDF-3
         try:
-            with xr.open_dataset(p, engine=engine) as f:
-                ds = f.load()
+            if chunks is None:
+                with xr.open_dataset(p, engine=engine) as f:
+                    ds = f.load()
+            else:
+                ds = xr.open_dataset(p, engine=engine, chunks=chunks)
             break
         except (OSError, ValueError, TypeError) as err:
             error = err
     if ds is None:
         raise ValueError(f"{p}: not a NetCDF file readable with h5netcdf or scipy ({error})")
-    ds.attrs = _decode_attrs(ds.attrs)
+    ds.attrs = _decode_attrs(ds.attrs, str(p))
     for name in list(ds.variables):
-        ds[name].attrs = _decode_attrs(ds[name].attrs)
-    for var, dims in (("spectra", ("sample", "wavelength")), ("target", ("sample", "output"))):
-        if var not in ds or ds[var].dims != dims:
-            raise ValueError(
-                f"{p}: needs variable {var!r} with dims {dims}; found "
-                f"{ {k: ds[k].dims for k in ds.data_vars} }"
-            )
-    unit = str(ds["wavelength"].attrs.get("units", "nm")).strip().lower()
-    if unit in _UM:
-        ds = ds.assign_coords(wavelength=("wavelength", ds["wavelength"].values * 1000.0, {
-            **ds["wavelength"].attrs, "units": "nm"}))
-    elif unit not in _NM:
-        raise ValueError(f"{p}: wavelength units must be nm or micrometers; got {unit!r}")
+        ds[name].attrs = _decode_attrs(ds[name].attrs, str(p), f"variable {name!r}")
+    labelled = "target" in ds
+    spec_dims = ds["spectra"].dims if "spectra" in ds else None
+    if spec_dims not in (("sample", "wavelength"), ("y", "x", "wavelength")) or (
+        labelled and (spec_dims != ("sample", "wavelength") or ds["target"].dims != ("sample", "output"))
+    ):
+        raise ValueError(
+            f"{p}: needs variable 'spectra' with dims ('sample', 'wavelength') (and 'target' with dims "
+            f"('sample', 'output') for a labelled set), or 'spectra' (y, x, wavelength) for an image; "
+            f"found { {k: ds[k].dims for k in ds.data_vars} }"
+        )
+    if "quantity" in ds.attrs:  # validate what the file declares; values are never rescaled here
+        quantity_attrs(ds.attrs["quantity"], ds.attrs.get("reflectance_scale"), str(p))
+    wattrs = dict(ds["wavelength"].attrs)
+    units = wavelength_units if wavelength_units is not None else wattrs.get("units")
+    wl = to_nanometres(ds["wavelength"].values, units, f"{p}: wavelength", strict=strict_units)
+    kind = WAVELENGTH_UNITS.get(str(units or "").strip().lower())
+    order = order_bands(wl, bands, f"{p}: wavelength", flip_decreasing=kind == "cm-1")
+    if not order.identity:
+        if order.starts is None:
+            ds = ds.isel(wavelength=order.take)
+        else:
+            spectra = ds["spectra"]
+            ds = ds.drop_vars("spectra").isel(wavelength=order.take[order.starts])
+            ds["spectra"] = (spectra.dims, order.apply(spectra.data).astype(spectra.dtype), spectra.attrs)
+    ds = ds.assign_coords(wavelength=("wavelength", order.wavelength, {**wattrs, "units": "nm"}))
+    if not labelled:  # the spectra alone (ds.spectra, what a model predicts on) say what they are
+        for key in ("quantity", "reflectance_scale", "transmittance_scale", "absorbance_basis", "source"):
+            if key in ds.attrs and key not in ds["spectra"].attrs:
+                ds["spectra"].attrs[key] = ds.attrs[key]
+        ds["spectra"].attrs.setdefault("source", str(p))
+    if chunks is not None or not labelled:
+        return ds
     x = np.asarray(ds["spectra"].values, dtype=np.float64)
     y = np.asarray(ds["target"].values, dtype=np.float64)
     keep = _nan_rows(x, y, np.asarray(ds["wavelength"].values), str(p), nan)
@@ -316,20 +399,23 @@ def read_netcdf(path: str | Path, *, nan: str = "drop") -> xr.Dataset:
 # -- CSV --------------------------------------------------------------------------------
 
 _LOOKS_NUMERIC = re.compile(r"^[+-]?(\d|\.\d)")
+_UNIT_SUFFIX = re.compile(r"\s*(nm|um|µm|μm|cm-1|cm\^-1|cm⁻¹)$", re.IGNORECASE)
 
 
-def _band_of(column: str, prefix: str) -> tuple[float | None, bool]:
-    """(wavelength [nm] named by a CSV column such as '350', '350.5', 'wl_350', '350 nm', or
-    None; whether the name looks like a number, i.e. starts with a digit)."""
+def _band_of(column: str, prefix: str) -> tuple[float | None, bool, str | None]:
+    """(wavelength named by a CSV column such as '350', '350.5', 'wl_350', '350 nm', '1.1 um',
+    or None; whether the name looks like a number, i.e. starts with a digit; the unit suffix)."""
     name = column.strip()
     if prefix and name.startswith(prefix):
         name = name[len(prefix):]
     if not _LOOKS_NUMERIC.match(name):
-        return None, False
+        return None, False, None
+    m = _UNIT_SUFFIX.search(name)
+    unit = m.group(1) if m else None
     try:
-        return float(re.sub(r"\s*nm$", "", name, flags=re.IGNORECASE)), True
+        return float(name[: m.start()] if m else name), True, unit
     except ValueError:
-        return None, True
+        return None, True, None
 
 
 def _numeric(df: Any, columns: Sequence[str], source: str, what: str) -> np.ndarray:
@@ -356,6 +442,10 @@ def read_csv(
     band_prefix: str = "",
     id_column: str | None = None,
     sep: str = ",",
+    decimal: str = ".",
+    wavelength_units: str | None = None,
+    bands: str = "error",
+    strict_units: bool = False,
     quantity: str | None = None,
     reflectance_scale: float | None = None,
     target_units: str | Sequence[str] | Mapping[str, str] = "",
@@ -364,22 +454,46 @@ def read_csv(
     """A CSV table: one row per sample, a header row, wavelength columns plus target columns.
 
     A column whose name is a number (optionally after ``band_prefix``, e.g. ``"wl_"``, and
-    with an optional ``nm`` suffix) is a band at that wavelength [nm]; bands must be
-    strictly increasing from left to right. ``target`` names the target columns (others
-    that are not bands are ignored); by default every non-band column is a target.
-    ``id_column`` becomes a ``sample_id`` coordinate. ``quantity``/``reflectance_scale``
+    with an optional unit suffix ``nm``, ``um``/``µm`` or ``cm-1``) is a band at that
+    position. Units: the suffix, else ``wavelength_units``, else none declared: values all
+    below 100 are taken as µm and converted with a warning (refused when ``strict_units``).
+    Band order: ``bands=`` (see :func:`hsaug.spectra.order_bands`). ``target`` names the
+    target columns (others that are not bands are ignored); by default every non-band column
+    is a target. ``id_column`` becomes a ``sample_id`` coordinate. ``sep``/``decimal`` as in
+    pandas (``sep=";", decimal=","`` for European CSV). ``quantity``/``reflectance_scale``
     declare what the values are (default ``"unknown"``). NaN: see the module doc.
     """
     import pandas as pd
 
     p = _existing(path)
     src = str(p)
-    try:
-        df = pd.read_csv(p, sep=sep)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{src}: cannot be parsed as CSV ({err})") from None
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:  # pandas renames repeats
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:  # pandas renames repeats; BOM dropped
         header = [c.strip() for c in next(csv.reader(f, delimiter=sep), [])]
+    if len(header) == 1:
+        for other in (";", "\t", "|"):
+            if other != sep and other in header[0]:
+                shown = "\\t" if other == "\t" else other
+                raise ValueError(
+                    f"{src}: the header row is one column {header[0][:40]!r} containing {shown!r}; the "
+                    f"file looks separated by {shown!r}, not {sep!r}: pass sep={shown!r}"
+                    + (" (and decimal=',' for decimal commas)" if other == ";" else "")
+                )
+    try:
+        df = pd.read_csv(p, sep=sep, decimal=decimal)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{src}: the file is empty; it needs a header row and one row per sample") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{src}: cannot be parsed as CSV ({err})") from None
+    if header and all(_LOOKS_NUMERIC.match(c) for c in header) and (
+        target is None or not set([target] if isinstance(target, str) else target) & set(header)
+    ):
+        raise ValueError(
+            f"{src}: the first row holds only numbers ({', '.join(header[:4])}, ...): the file seems "
+            "to have no header row. Add one naming each column: wavelengths (e.g. 400, 410) and "
+            "targets (e.g. SOC)"
+        )
+    if len(df) == 0:
+        raise ValueError(f"{src}: has a header row ({len(header)} columns) but no data rows")
     dup = sorted({c for c in header if header.count(c) > 1})
     if dup:
         raise ValueError(f"{src}: repeated column names {dup}; each column must be named once")
@@ -387,38 +501,40 @@ def read_csv(
     if id_column is not None and id_column not in df.columns:
         raise ValueError(f"{src}: missing id column {id_column!r}; columns are {list(df.columns)[:10]}...")
     wanted = None if target is None else ([target] if isinstance(target, str) else list(target))
-    bands, wl, others = [], [], []
+    bands_cols, wl, units_seen, others = [], [], set(), []
     for c in df.columns:
         if c == id_column:
             continue
         if wanted is not None and c in wanted:
             others.append(c)
             continue
-        w, looks_numeric = _band_of(c, band_prefix)
+        w, looks_numeric, unit = _band_of(c, band_prefix)
         if w is not None:
-            bands.append(c)
+            bands_cols.append(c)
             wl.append(w)
+            units_seen.add(None if unit is None else WAVELENGTH_UNITS[unit.lower()])
         elif looks_numeric:
             raise ValueError(
-                f"{src}: column {c!r} looks like a wavelength but is not a number in nm; "
-                "rename it, or list it in target=[...] if it is a target"
+                f"{src}: column {c!r} looks like a wavelength but is not a number (with an optional "
+                "nm/um/cm-1 suffix); rename it, or list it in target=[...] if it is a target"
             )
         else:
             others.append(c)
-    if len(bands) < 2:
+    if len(bands_cols) < 2:
         example = "'350', '352.5'" + (f" after the prefix {band_prefix!r}" if band_prefix else "")
         raise ValueError(
-            f"{src}: found {len(bands)} wavelength columns; need at least 2 columns named by "
-            f"their wavelength in nm (e.g. {example})"
+            f"{src}: found {len(bands_cols)} wavelength columns; need at least 2 columns named by "
+            f"their wavelength (e.g. {example})"
         )
-    wl_arr = np.asarray(wl)
-    steps = np.diff(wl_arr)
-    if not (steps > 0).all():
-        i = int(np.nonzero(steps <= 0)[0][0])
-        raise ValueError(
-            f"{src}: wavelength columns must be strictly increasing from left to right; "
-            f"{bands[i + 1]!r} ({wl_arr[i + 1]:g} nm) follows {bands[i]!r} ({wl_arr[i]:g} nm)"
-        )
+    declared = units_seen - {None}
+    if len(declared) > 1:
+        raise ValueError(f"{src}: wavelength columns mix units {sorted(declared)}; use one unit")
+    unit = next(iter(declared)) if declared else wavelength_units
+    if declared and wavelength_units is not None and WAVELENGTH_UNITS.get(str(wavelength_units).lower()) != unit:
+        raise ValueError(f"{src}: column names say {unit} but wavelength_units={wavelength_units!r}")
+    wl_nm = to_nanometres(wl, unit, f"{src}: wavelength columns", strict=strict_units)
+    kind = WAVELENGTH_UNITS.get(str(unit or "").lower())
+    order = order_bands(wl_nm, bands, f"{src}: wavelength columns", flip_decreasing=kind == "cm-1")
     if wanted is None:
         names = others
         if not names:
@@ -432,109 +548,363 @@ def read_csv(
                 f"{src}: missing target column(s) {missing}; non-wavelength columns present: {others}"
             )
         names = wanted
-    x = _numeric(df, bands, src, "wavelength")
+    x = order.apply(_numeric(df, bands_cols, src, "wavelength"))
     y = _numeric(df, names, src, "target")
     coords = {} if id_column is None else {"sample_id": df[id_column].astype(str).to_numpy()}
-    attrs = {"source": src, **_quantity_attrs(quantity, reflectance_scale, src)}
+    attrs = {"source": src, **quantity_attrs(quantity, reflectance_scale, src)}
     units = _units_for(names, target_units, src)
-    return _build(x, y, _wavelength(wl_arr, src), names, units, attrs, coords, src, nan)
+    return build_dataset(x, y, _wavelength(order.wavelength, src), names, units, attrs, coords, src, nan)
 
 
-# -- ENVI -------------------------------------------------------------------------------
+# -- ENVI: one door for images and spectral libraries ----------------------------------
 
-_UM = {"micrometers", "micrometer", "microns", "micron", "um", "µm"}
-_NM = {"nanometers", "nanometer", "nm"}
+_ENVI_DATA_SUFFIXES = ("", ".img", ".dat", ".sli", ".raw", ".bsq", ".bil", ".bip",
+                       ".IMG", ".DAT", ".SLI", ".RAW")
+#: ENVI ``data type`` codes and their numpy types.
+_ENVI_DTYPES = {1: "u1", 2: "i2", 3: "i4", 4: "f4", 5: "f8", 6: "c8", 9: "c16",
+                12: "u2", 13: "u4", 14: "i8", 15: "u8"}
+#: Values below this are no-data in float files (splib07 marks deleted channels with -1.23e34).
+_NO_DATA_BELOW = -1e30
 
 
-def _envi_open(path: Path, src: str):
-    """(spectral image, header path) for an ENVI header or data file."""
+@dataclass
+class EnviFile:
+    """What :func:`open_envi` read from an ENVI header and its data file.
+
+    ``values``: (rows, cols, B) for an image, (N, B) for a spectral library; float (float32
+    for images, lazily on dask with ``chunks``; float64 for libraries), no-data as NaN, bad bands
+    (``bbl``) removed, bands in increasing wavelength order; unscaled unless ``apply_scale``.
+    ``wavelength`` (B,) [nm] or None when the header has none and none was passed.
+    ``reflectance_scale``: the header's ``reflectance scale factor`` (None if absent).
+    """
+
+    values: Any
+    wavelength: np.ndarray | None
+    metadata: dict
+    header: Path
+    data: Path
+    library: bool
+    names: list[str] | None
+    reflectance_scale: float | None
+    scale_applied: bool
+    bad_bands: int
+
+
+def _envi_paths(path: Path) -> tuple[Path, Path]:
+    """(header, data file) for a path naming either of them."""
+    if path.suffix.lower() == ".hdr":
+        hdr = path
+        if not hdr.is_file():
+            raise FileNotFoundError(f"{path}: ENVI header not found")
+        base = str(path)[: -len(path.suffix)]
+        data = next((Path(base + e) for e in _ENVI_DATA_SUFFIXES if Path(base + e).is_file()), None)
+        if data is None:
+            raise ValueError(
+                f"{path}: no ENVI data file found beside the header (looked for "
+                f"{[Path(base + e).name for e in _ENVI_DATA_SUFFIXES[:5]]}...)"
+            )
+        return hdr, data
+    cands = (path.with_suffix(".hdr"), Path(str(path) + ".hdr"))
+    hdr = next((c for c in cands if c.is_file()), None)
+    if hdr is None:
+        raise ValueError(f"{path}: ENVI header not found next to it (looked for {[str(c) for c in cands]})")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ENVI data file (its header {hdr} exists)")
+    return hdr, path
+
+
+def _envi_size_check(meta: Mapping[str, Any], hdr: Path, data: Path) -> None:
+    """Refuse a data file shorter than its header says, naming expected and actual bytes."""
+    try:
+        lines, samples, bands = (int(meta[k]) for k in ("lines", "samples", "bands"))
+        code = int(meta.get("data type", 4))
+        offset = int(meta.get("header offset", 0))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{hdr}: ENVI header lacks or garbles 'lines'/'samples'/'bands'/'data type' ({err})") from None
+    if code not in _ENVI_DTYPES:
+        raise ValueError(f"{hdr}: ENVI 'data type' {code} is not one of {sorted(_ENVI_DTYPES)}")
+    size = np.dtype(_ENVI_DTYPES[code]).itemsize
+    expected = offset + lines * samples * bands * size
+    actual = data.stat().st_size
+    if actual < expected:
+        raise ValueError(
+            f"{data}: truncated ENVI data file: its header {hdr.name} describes {lines} lines x "
+            f"{samples} samples x {bands} bands of {np.dtype(_ENVI_DTYPES[code]).name}"
+            + (f" after a {offset}-byte offset" if offset else "")
+            + f" = {expected} bytes, but the file has {actual} bytes"
+        )
+
+
+class _EnviChunks:
+    """Array-like (rows, cols, bands) whose slices each map the ENVI file anew and copy out the
+    chunk: the mapping is released after every chunk, so memory stays bounded by the chunk
+    size (one long-lived memory map let a 1000 x 1000 x 224 scene grow the process by ~380 MiB
+    of anonymous memory during a chunked mean; this: ~33 MiB at both 500 x 500 and 1000 x 1000;
+    benchmarks/envi_read_memory.py)."""
+
+    def __init__(self, img: Any):
+        self.img = img
+        self.shape = (img.nrows, img.ncols, img.nbands)
+        self.ndim = 3
+        self.dtype = np.dtype(img.dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        mm = self.img.open_memmap(interleave="bip")
+        try:
+            return np.array(mm[key])
+        finally:
+            del mm
+
+
+def _dask_chunks(chunks: Any, src: str) -> Any:
+    """dask chunks for a (rows, cols, bands) cube from an int, (rows, cols), dict or 'auto'."""
+    if chunks == "auto" or isinstance(chunks, int):
+        return (chunks, chunks, -1)
+    if isinstance(chunks, Mapping):
+        bad = set(chunks) - {"y", "x", "wavelength"}
+        if bad:
+            raise ValueError(f"{src}: chunks keys must be 'y', 'x' (and 'wavelength'); got {sorted(chunks)}")
+        return (chunks.get("y", "auto"), chunks.get("x", "auto"), -1)
+    if isinstance(chunks, Sequence) and len(chunks) in (2, 3):
+        return (chunks[0], chunks[1], -1)
+    raise ValueError(
+        f"{src}: chunks must be an int (pixels per side), (rows, cols), {{'y': ..., 'x': ...}} or "
+        f"'auto'; got {chunks!r}"
+    )
+
+
+def open_envi(
+    path: str | Path,
+    *,
+    wavelength: Any = None,
+    wavelength_units: str | None = None,
+    bands: str = "error",
+    apply_scale: bool = False,
+    chunks: Any = None,
+    strict_units: bool = False,
+) -> EnviFile:
+    """The one ENVI entry point: an image or a spectral library (``.hdr`` + data file).
+
+    One rule for the header fields every ENVI reader in hsaug honours:
+
+    * ``wavelength`` + ``wavelength units`` → nm with :func:`hsaug.spectra.to_nanometres`
+      (nm, µm/um/micrometers/micrometres/microns, cm⁻¹/wavenumber; no unit and values
+      below 100 → µm with a warning, or an error when ``strict_units``).
+      ``wavelength=`` / ``wavelength_units=`` override the header.
+    * ``bbl`` (bad band list, 0 = bad): those bands are dropped.
+    * band order: ``bands=`` ``"error"`` | ``"sort"`` | ``"average"``
+      (:func:`hsaug.spectra.order_bands`).
+    * ``data ignore value`` and float values below -1e30 become NaN.
+    * ``reflectance scale factor`` is reported (``reflectance_scale``); values are divided by
+      it only when ``apply_scale``.
+
+    ``chunks`` (images only): return a lazy dask array over a memory map of the file.
+    A data file shorter than the header says is refused, naming expected and actual bytes.
+    """
     from spectral.io import envi
 
-    hdr = path if path.suffix.lower() == ".hdr" else None
-    if hdr is None:
-        for cand in (path.with_suffix(".hdr"), Path(str(path) + ".hdr")):
-            if cand.is_file():
-                hdr = cand
-                break
-        else:
-            raise ValueError(f"{src}: no ENVI header found next to it (looked for .hdr)")
-    _existing(hdr)
+    hdr, data = _envi_paths(Path(path))
+    src = str(hdr)
     try:
-        return envi.open(str(hdr), None if path == hdr else str(path)), hdr
+        meta = envi.read_envi_header(str(hdr))
     except Exception as err:  # spectral raises its own exception types
+        raise ValueError(f"{src}: cannot be read as an ENVI header ({type(err).__name__}: {err})") from None
+    _envi_size_check(meta, hdr, data)
+    try:
+        obj = envi.open(str(hdr), str(data))
+    except Exception as err:
         raise ValueError(f"{src}: cannot be opened as ENVI ({type(err).__name__}: {err})") from None
+    library = isinstance(obj, envi.SpectralLibrary)
+    if library:
+        if chunks is not None:
+            raise ValueError(f"{src}: chunks applies to ENVI images, not spectral libraries")
+        values = np.array(obj.spectra, dtype=np.float64)
+        names = [str(n).strip() for n in (obj.names or [])]
+    elif chunks is None:
+        # one float32 copy straight from a memory map (spectral's load() peaks at ~3x that)
+        values = np.array(_EnviChunks(obj)[:, :, :], dtype=np.float32)
+        names = None
+    else:
+        import dask.array as da
+
+        values = da.from_array(_EnviChunks(obj), chunks=_dask_chunks(chunks, src), asarray=False,
+                               meta=np.empty((0, 0, 0), np.dtype(obj.dtype))).astype(np.float32)
+        names = None
+    # no-data first, so that no ignore value enters an average of bands
+    ignore = meta.get("data ignore value")
+    nodata = values < _NO_DATA_BELOW
+    if ignore is not None and str(ignore).strip().lower() != "nan":
+        try:
+            nodata = nodata | (values == float(ignore))
+        except (TypeError, ValueError):
+            raise ValueError(f"{src}: 'data ignore value' must be a number; got {ignore!r}") from None
+    if isinstance(values, np.ndarray):
+        values[nodata] = np.nan  # in place: values is this reader's own copy
+    else:
+        import dask.array as da
+
+        values = da.where(nodata, np.float32(np.nan), values)
+    n_bands = values.shape[-1]
+    # bad bands
+    bbl = meta.get("bbl")
+    keep = None
+    if bbl is not None:
+        keep = np.asarray([float(b) for b in bbl]) != 0
+        if keep.size != n_bands:
+            raise ValueError(f"{src}: 'bbl' has {keep.size} entries for {n_bands} bands; they must match")
+        if keep.sum() < 2:
+            raise ValueError(f"{src}: 'bbl' marks {int((~keep).sum())} of {n_bands} bands bad; fewer than 2 are left")
+    # wavelength
+    wl = None
+    if wavelength is not None:
+        wl = to_nanometres(wavelength, wavelength_units or "nm", f"{src}: wavelength=", strict=strict_units)
+        units_kind = WAVELENGTH_UNITS.get(str(wavelength_units or "nm").strip().lower())
+    elif "wavelength" in meta:
+        units = wavelength_units if wavelength_units is not None else meta.get("wavelength units")
+        wl = to_nanometres(meta["wavelength"], units, src, strict=strict_units)
+        units_kind = WAVELENGTH_UNITS.get(str(units or "").strip().lower())
+    if wl is not None and wl.size != n_bands:
+        raise ValueError(f"{src}: {wl.size} wavelengths for {n_bands} bands; they must match")
+    n_bad = 0
+    if keep is not None and not keep.all():
+        n_bad = int((~keep).sum())
+        idx = np.nonzero(keep)[0]
+        values = values[..., idx]
+        wl = None if wl is None else wl[keep]
+    if wl is not None:
+        order = order_bands(wl, bands, f"{src}: wavelength", flip_decreasing=units_kind == "cm-1")
+        values = order.apply(values)
+        wl = order.wavelength
+    factor = meta.get("reflectance scale factor")
+    scale = None if factor is None else check_scale(factor, f"{src}: reflectance scale factor")
+    if apply_scale and scale is not None:
+        values = values / scale
+    return EnviFile(values, wl, dict(meta), hdr, data, library, names if library else None, scale,
+                    bool(apply_scale and scale is not None), n_bad)
 
 
-def _envi_array(img: Any, src: str) -> np.ndarray:
-    """(rows, cols, bands) float64, unscaled, with the header's data ignore value as NaN."""
-    with warnings.catch_warnings():  # NaN pixels are handled (and counted) by the NaN rule
-        warnings.filterwarnings("ignore", message="Image data contains NaN values")
-        cube = np.asarray(img.load(scale=False), dtype=np.float64)
-    if cube.ndim == 2:
-        cube = cube[:, :, None]
-    ignore = img.metadata.get("data ignore value")
-    if ignore is not None:
-        cube[cube == float(ignore)] = np.nan
-    return cube
-
-
-def _envi_wavelength(meta: Mapping[str, Any], src: str) -> np.ndarray | None:
-    if "wavelength" not in meta:
-        return None
-    wl = _wavelength(meta["wavelength"], src)
-    unit = str(meta.get("wavelength units", "")).strip().lower()
-    if unit in _UM:
-        return wl * 1000.0
-    if unit in _NM:
-        return wl
-    if unit in ("", "unknown") and wl.max() > 100.0:
-        return wl
-    raise ValueError(
-        f"{src}: header 'wavelength units' is {meta.get('wavelength units')!r}; accepted are "
-        "Nanometers or Micrometers (or pass wavelength=... in nm)"
+def _image_array(f: EnviFile, attrs: dict) -> xr.DataArray:
+    """An unlabelled ENVI cube as a DataArray (y, x, wavelength) float32 (numpy or dask)."""
+    rows, cols, _ = f.values.shape
+    values = f.values if not isinstance(f.values, np.ndarray) else f.values.astype(np.float32, copy=False)
+    return xr.DataArray(
+        values,
+        dims=("y", "x", "wavelength"),
+        coords={
+            "y": np.arange(rows),
+            "x": np.arange(cols),
+            "wavelength": ("wavelength", f.wavelength, {"units": "nm", "long_name": "wavelength"}),
+        },
+        name="spectra",
+        attrs=attrs,
     )
+
+
+def _grid_targets(tpath: Path, target: Any, rows: int, cols: int, src: str) -> tuple[np.ndarray, list[str], str]:
+    """(rows*cols, S) targets, their names and source from an ENVI image or a .npy array."""
+    if tpath.suffix.lower() == ".npy":
+        tsrc = str(_existing(tpath))
+        try:
+            arr = np.load(tpath, allow_pickle=False)
+        except Exception as err:
+            raise ValueError(f"{tsrc}: cannot be read as a .npy array ({type(err).__name__}: {err})") from None
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        if arr.ndim != 3 or arr.shape[:2] != (rows, cols):
+            raise ValueError(
+                f"shape mismatch: image {src} is {rows} x {cols} pixels but targets {tsrc} have shape "
+                f"{arr.shape}; expected ({rows}, {cols}) or ({rows}, {cols}, S)"
+            )
+        if arr.dtype.kind not in "iuf":
+            raise ValueError(f"{tsrc}: targets must be numeric; got dtype {arr.dtype}")
+        s = arr.shape[2]
+        if target is None:
+            names = [f"target_{i}" for i in range(s)]
+        else:
+            names = [target] if isinstance(target, str) else [str(t) for t in target]
+            if len(names) != s:
+                raise ValueError(f"{tsrc}: target names {names} for {s} target layers; give one name per layer")
+        return arr.reshape(rows * cols, s).astype(np.float64), names, tsrc
+    tf = open_envi(tpath)
+    tsrc = str(tf.header)
+    tcube = tf.values
+    if tf.library or tcube.shape[:2] != (rows, cols):
+        raise ValueError(
+            f"shape mismatch: image {src} is {rows} x {cols} pixels but targets {tsrc} are "
+            f"{tcube.shape[0]} x {tcube.shape[1]}"
+        )
+    available = list(tf.metadata.get("band names") or [])
+    if len(available) != tcube.shape[2]:
+        available = [f"target_{i}" for i in range(tcube.shape[2])]
+    names = available if target is None else ([target] if isinstance(target, str) else list(target))
+    missing = [t for t in names if t not in available]
+    if missing:
+        raise ValueError(f"{tsrc}: missing target band(s) {missing}; band names are {available}")
+    y = tcube.reshape(rows * cols, -1)[:, [available.index(t) for t in names]]
+    return y, names, tsrc
 
 
 def read_envi(
     image: str | Path,
-    targets: str | Path,
+    targets: str | Path | None = None,
     *,
     target: str | Sequence[str] | None = None,
     wavelength: Any = None,
+    wavelength_units: str | None = None,
+    bands: str = "error",
     quantity: str | None = None,
     reflectance_scale: float | None = None,
     target_units: str | Sequence[str] | Mapping[str, str] = "",
     nan: str = "drop",
-) -> xr.Dataset:
-    """An ENVI image (rows, cols, bands) with per-pixel targets, flattened to samples.
+    chunks: Any = None,
+    strict_units: bool = False,
+) -> xr.Dataset | xr.DataArray:
+    """An ENVI image (rows, cols, bands): unlabelled for prediction, or with per-pixel targets.
 
-    ``image``: the ``.hdr`` header (or the data file beside it). Wavelengths come from the
-    header (``wavelength`` + ``wavelength units``) or ``wavelength`` [nm]. ``targets``:
+    ``image``: the ``.hdr`` header (or the data file beside it), read through
+    :func:`open_envi` (one rule for wavelength units, ``bbl``, ``data ignore value``, band
+    order ``bands=``, truncated files). Wavelengths come from the header or ``wavelength``
+    (in ``wavelength_units``, default nm).
 
-    * a CSV with columns ``row``, ``col`` (0-based pixel indices) and one column per
-      target: each listed pixel becomes a sample, in the CSV's order;
-    * or a second ENVI image (rows, cols, S) of the same rows × cols: every pixel becomes a
-      sample (row-major); pixels with NaN (or the header's data ignore value) in any
-      target are unlabelled and dropped by the NaN rule. Target names: its ``band names``.
+    * ``targets=None``: the image as a DataArray ``("y", "x", "wavelength")`` float32, no-data
+      pixels NaN, for prediction; with ``chunks`` (int, (rows, cols), ``{"y", "x"}`` or
+      "auto") it is a lazy dask array over a memory map, for scenes larger than memory.
+    * ``targets`` a CSV with columns ``row``, ``col`` (0-based pixel indices) and one column
+      per target: each listed pixel becomes a sample, in the CSV's order;
+    * ``targets`` a second ENVI image, or a ``.npy`` array, of (rows, cols, S): every pixel
+      becomes a sample (row-major); pixels with NaN (or the data ignore value) in any target
+      are unlabelled and dropped by the NaN rule. Names: the ENVI ``band names``, or
+      ``target=`` (one name per ``.npy`` layer), else ``target_i``.
 
-    Coordinates ``row``, ``col`` (sample,) locate each sample; attrs ``image_rows``,
-    ``image_cols`` keep the image shape. A header ``reflectance scale factor`` declares
+    Labelled samples carry ``row``, ``col`` coordinates; attrs ``image_rows``, ``image_cols``
+    keep the image shape. A header ``reflectance scale factor`` declares
     ``quantity="reflectance"`` with that scale (values are kept unscaled) unless
     ``quantity``/``reflectance_scale`` say otherwise. ``target`` selects target names.
     """
     import pandas as pd
 
-    p = Path(image)
-    src = str(p)
-    img, hdr = _envi_open(p, src)
-    src = str(hdr)
-    cube = _envi_array(img, src)
-    rows, cols, n_bands = cube.shape
-    wl = _envi_wavelength(img.metadata, src) if wavelength is None else _wavelength(wavelength, src)
-    if wl is None:
+    f = open_envi(image, wavelength=wavelength, wavelength_units=wavelength_units, bands=bands,
+                  chunks=chunks, strict_units=strict_units)
+    src = str(f.header)
+    if f.library:
+        raise ValueError(f"{src}: is an ENVI spectral library, not an image; read it with "
+                         "hsaug.library.load_envi_library")
+    if f.wavelength is None:
         raise ValueError(f"{src}: the header has no 'wavelength' field; pass wavelength=... (nm)")
-    if wl.size != n_bands:
-        raise ValueError(f"{src}: {wl.size} wavelengths for {n_bands} bands; they must match")
+    rows, cols, n_bands = f.values.shape
+    if quantity is None and reflectance_scale is None and f.reflectance_scale is not None:
+        quantity, reflectance_scale = "reflectance", f.reflectance_scale
+    attrs = {"source": src, **quantity_attrs(quantity, reflectance_scale, src)}
+    if f.bad_bands:
+        attrs["bad_bands_dropped"] = f.bad_bands
+    if targets is None:
+        return _image_array(f, attrs)
+    if chunks is not None:
+        raise ValueError(
+            f"{src}: chunks applies to unlabelled images (targets=None), which are predicted "
+            "chunk by chunk; a labelled set is read into memory"
+        )
+    cube = f.values
     tpath = Path(targets)
     tsrc = str(tpath)
     if tpath.suffix.lower() == ".csv":
@@ -573,36 +943,13 @@ def read_envi(
         y = _numeric(df, names, tsrc, "target")
         x = cube[r, c, :]
     else:
-        timg, thdr = _envi_open(tpath, tsrc)
-        tsrc = str(thdr)
-        tcube = _envi_array(timg, tsrc)
-        if tcube.shape[:2] != (rows, cols):
-            raise ValueError(
-                f"shape mismatch: image {src} is {rows} x {cols} pixels but targets {tsrc} are "
-                f"{tcube.shape[0]} x {tcube.shape[1]}"
-            )
-        available = list(timg.metadata.get("band names") or [f"target_{i}" for i in range(tcube.shape[2])])
-        if len(available) != tcube.shape[2]:
-            available = [f"target_{i}" for i in range(tcube.shape[2])]
-        names = available if target is None else ([target] if isinstance(target, str) else list(target))
-        missing = [t for t in names if t not in available]
-        if missing:
-            raise ValueError(f"{tsrc}: missing target band(s) {missing}; band names are {available}")
-        y = tcube.reshape(rows * cols, -1)[:, [available.index(t) for t in names]]
+        y, names, tsrc = _grid_targets(tpath, target, rows, cols, src)
         x = cube.reshape(rows * cols, n_bands)
         r, c = np.divmod(np.arange(rows * cols), cols)
-    header_scale = img.metadata.get("reflectance scale factor")
-    if quantity is None and reflectance_scale is None and header_scale is not None:
-        quantity, reflectance_scale = "reflectance", float(header_scale)
-    attrs = {
-        "source": src,
-        "targets_source": tsrc,
-        "image_rows": int(rows),
-        "image_cols": int(cols),
-        **_quantity_attrs(quantity, reflectance_scale, src),
-    }
+    attrs = {"source": src, "targets_source": tsrc, "image_rows": int(rows), "image_cols": int(cols),
+             **{k: v for k, v in attrs.items() if k != "source"}}
     units = _units_for(names, target_units, tsrc)
-    return _build(x, y, wl, names, units, attrs, {"row": r, "col": c}, src, nan)
+    return build_dataset(x, y, f.wavelength, names, units, attrs, {"row": r, "col": c}, src, nan)
 
 
 # -- MATLAB -----------------------------------------------------------------------------
@@ -669,6 +1016,9 @@ def read_mat(
     cols_key: str = "nCol",
     wavelength_key: str | None = None,
     wavelength: Any = None,
+    wavelength_units: str | None = None,
+    bands: str = "error",
+    strict_units: bool = False,
     target_names: Sequence[str] | None = None,
     pixel_order: str = "F",
     quantity: str | None = None,
@@ -687,7 +1037,9 @@ def read_mat(
     matrix is MATLAB's column-major k: row = k mod nRow, col = k div nRow
     (``pixel_order="C"`` for row-major). Wavelengths [nm]: ``wavelength``, else
     ``wavelength_key`` (default: the first of wavelength, wavelengths, wl, lambda present);
-    benchmark files carry none, so pass them. Coordinates ``row``, ``col`` when the shape
+    benchmark files carry none, so pass them. Units: ``wavelength_units``, else none declared
+    (values all below 100 → µm with a warning, or refused when ``strict_units``); band order:
+    ``bands=`` (see :func:`hsaug.spectra.order_bands`). Coordinates ``row``, ``col`` when the shape
     is known. Quantity defaults to ``"unknown"`` (``maxValue`` keys are not interpreted).
     """
     p = _existing(path)
@@ -743,12 +1095,15 @@ def read_mat(
                 f"wavelength=... with the {n_bands} band centres in nm"
             )
         wavelength = m[wkey]
-    wl = _wavelength(wavelength, src)
+    wl = to_nanometres(wavelength, wavelength_units, f"{src}: wavelength", strict=strict_units)
     if wl.size != n_bands:
         raise ValueError(f"shape mismatch: {src}: {wl.size} wavelengths for {n_bands} bands")
+    kind = WAVELENGTH_UNITS.get(str(wavelength_units or "").strip().lower())
+    order = order_bands(wl, bands, f"{src}: wavelength", flip_decreasing=kind == "cm-1")
+    spec, wl = order.apply(spec.T).T, order.wavelength
 
     coords: dict[str, np.ndarray] = {}
-    attrs = {"source": src, **_quantity_attrs(quantity, reflectance_scale, src)}
+    attrs = {"source": src, **quantity_attrs(quantity, reflectance_scale, src)}
     if abundances is not None:
         attrs["targets_source"] = tsrc
     if n_row and n_col:
@@ -760,4 +1115,9 @@ def read_mat(
         coords = {"row": row, "col": col}
         attrs.update(image_rows=int(n_row), image_cols=int(n_col))
     units = _units_for(names, target_units, tsrc)
-    return _build(spec.T, ab.T, wl, names, units, attrs, coords, src, nan)
+    return build_dataset(spec.T, ab.T, wl, names, units, attrs, coords, src, nan)
+
+
+# Old private names, kept so code written against them still imports (use the public ones).
+_build, _check_scale, _norm_quantity, _quantity_attrs = build_dataset, check_scale, norm_quantity, quantity_attrs
+_NOT_INVERTIBLE = NOT_INVERTIBLE

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from .paper import TABLES
 
-__all__ = ["markdown", "markdown_file", "robustness_markdown", "LABELS"]
+__all__ = ["markdown", "markdown_file", "robustness_markdown", "sweep_markdown", "LABELS"]
 
 LABELS = {
     "baseline": "Baseline (no contrastive)",
@@ -129,7 +130,7 @@ def robustness_markdown(result, reference: str = "mlp") -> str:
     over seeds) on the clean test set per training-set size, R² under each nuisance per
     strength (largest training set), and each method's paired R² difference from
     ``reference`` (bold where the 95 % interval excludes 0)."""
-    from .experiments import robustness_effects, robustness_summary
+    from .stats import robustness_effects, robustness_summary
     from .nuisances import get as get_nuisance
 
     table = robustness_summary(result)
@@ -184,4 +185,21 @@ def robustness_markdown(result, reference: str = "mlp") -> str:
         lines += [f"#### R² minus {reference}'s, same seeds (± 95 % interval; bold: the interval excludes 0), "
                   f"{largest} training spectra, each nuisance at its strongest", ""]
         lines += grid([m for m in methods if m != reference], columns, effect) + [""]
+    return "\n".join(lines)
+
+
+def sweep_markdown(sweeps: Any) -> str:
+    """One markdown table per :func:`hsaug.experiments.sweep` Dataset (an iterable of them):
+    test R² mean ± std over seeds, α down, r across (α = 0: no contrastive term)."""
+    lines = []
+    for res in sweeps:
+        title = res.attrs.get("dataset", "")
+        lines += [f"### Test R² over α × r, {res.attrs['augmentation']}, {title} "
+                  f"({res.sizes['seed']} seeds, {res.attrs.get('epochs', '?')} epochs; α = 0: no contrastive term)", "",
+                  "| α \\ r | " + " | ".join(f"{r:g}" for r in res["r"].values) + " |",
+                  "|---|" + "---|" * res.sizes["r"]]
+        for i, a in enumerate(res["alpha"].values):
+            lines.append(f"| {a:g} | " + " | ".join(f"{res['r2_mean'].values[i, j]:.3f} ± {res['r2_std'].values[i, j]:.3f}"
+                                                   for j in range(res.sizes["r"])) + " |")
+        lines.append("")
     return "\n".join(lines)

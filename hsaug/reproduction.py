@@ -25,45 +25,55 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-from . import experiments, synthetic
+from . import experiments, report, synthetic
+from .config import TrainSettings
+from .splits import TRAIN_SIZES, fold_split
 
-__all__ = ["SETTINGS", "REAL_SETTINGS", "settings", "load_data", "synthetic_datasets", "reproduce_table",
-           "reproduce_fig3", "reproduce_real", "fold_split", "PHYSICS", "ROBUSTNESS_SETTINGS",
+__all__ = ["PROTOCOLS", "TARGET_PROTOCOL", "SCENE", "ROBUSTNESS_TRAIN_SIZES", "train_settings", "load_data",
+           "synthetic_datasets", "reproduce_table", "reproduce_fig3", "reproduce_real", "PHYSICS",
            "reproduce_robustness", "robustness_augmentation", "reproduce_sweep", "SWEEP_GRID"]
 
-#: Full and quick protocol settings for the synthetic targets.
-SETTINGS = {
-    "full": {"n_rows": 100, "n_cols": 100, "epochs": 100, "seeds": 5},
-    "quick": {"n_rows": 30, "n_cols": 30, "epochs": 10, "seeds": 2},
+#: Epochs and seeds of each protocol, full and quick (a smoke test). The paper trained 100
+#: epochs on its synthetic scenes and 1000 on its soil data, 5 seeds; the sweep uses 3.
+PROTOCOLS = {
+    "synthetic": {"full": {"epochs": 100, "seeds": 5}, "quick": {"epochs": 10, "seeds": 2}},
+    "sweep": {"full": {"epochs": 100, "seeds": 3}, "quick": {"epochs": 10, "seeds": 2}},
+    "real": {"full": {"epochs": 1000, "seeds": 5}, "quick": {"epochs": 20, "seeds": 2}},
+    "robustness": {"full": {"epochs": 100, "seeds": 5}, "quick": {"epochs": 10, "seeds": 2}},
 }
-
-
-#: Real-data settings: the paper trained 1000 epochs on its soil data; quick is a smoke test.
-REAL_SETTINGS = {
-    "full": {"epochs": 1000, "seeds": 5},
-    "quick": {"epochs": 20, "seeds": 2},
-}
+#: Which protocol each target runs.
+TARGET_PROTOCOL = {"table1": "synthetic", "table3": "synthetic", "fig3": "synthetic", "sweep": "sweep",
+                   "table2": "real", "table4": "real", "robustness": "robustness"}
+#: Synthetic scene size (rows, columns), full and quick.
+SCENE = {"full": (100, 100), "quick": (30, 30)}
+#: Training-set sizes of the robustness target (None: the whole training part), full and quick.
+ROBUSTNESS_TRAIN_SIZES = {"full": TRAIN_SIZES, "quick": (100, None)}
 #: Augmentations defined on reflectance only (see docs/data.md, "Quantity rules").
 PHYSICS = ("scattering", "atmospheric")
 
-#: Robustness protocol settings (``train_sizes``: None = the whole training part).
-ROBUSTNESS_SETTINGS = {
-    "full": {"n_rows": 100, "n_cols": 100, "epochs": 100, "seeds": 5, "train_sizes": (100, 300, 1000, 3000, None)},
-    "quick": {"n_rows": 30, "n_cols": 30, "epochs": 10, "seeds": 2, "train_sizes": (100, None)},
-}
+
+def train_settings(target: str, quick: bool = False, *, seeds: int | None = None, epochs: int | None = None,
+                   device: str = "cpu", **changes: Any) -> TrainSettings:
+    """The :class:`~hsaug.config.TrainSettings` of a target (``"table1"`` … ``"robustness"``):
+    its protocol's epochs and seeds (:data:`PROTOCOLS`, quick or full), ``seeds`` (a number
+    of seeds) / ``epochs`` / ``device`` / any other field in ``changes`` overriding them.
+    Built once, at the edge (a notebook's parameters, the CLI), and passed down unchanged."""
+    if target not in TARGET_PROTOCOL:
+        raise ValueError(f"target must be one of {list(TARGET_PROTOCOL)}; got {target!r}")
+    preset = dict(PROTOCOLS[TARGET_PROTOCOL[target]]["quick" if quick else "full"])
+    preset.update({k: v for k, v in (("seeds", seeds), ("epochs", epochs)) if v is not None})
+    return TrainSettings(device=device, **preset, **changes)
 
 
-def settings(quick: bool = False, *, seeds: int | None = None, epochs: int | None = None) -> dict:
-    """The protocol settings, with ``seeds`` / ``epochs`` overriding the preset's."""
-    out = dict(SETTINGS["quick" if quick else "full"])
-    if seeds is not None:
-        out["seeds"] = int(seeds)
-    if epochs is not None:
-        out["epochs"] = int(epochs)
-    return out
+def _settings(target: str, settings: TrainSettings | None, quick: bool) -> TrainSettings:
+    if settings is None:
+        return train_settings(target, quick)
+    if not isinstance(settings, TrainSettings):
+        raise ValueError(f"settings must be a hsaug.config.TrainSettings (see train_settings); got "
+                         f"{type(settings).__name__}")
+    return settings
 
 
 def load_data(data: str | Path | xr.Dataset | None = None, *, preset: str = "paper", n_rows: int = 100,
@@ -75,14 +85,14 @@ def load_data(data: str | Path | xr.Dataset | None = None, *, preset: str = "pap
         (_, ds), = _datasets(data, [], quick).items()
         return ds
     if quick:
-        n_rows, n_cols = SETTINGS["quick"]["n_rows"], SETTINGS["quick"]["n_cols"]
+        n_rows, n_cols = SCENE["quick"]
     return synthetic.make_scene(preset, n_rows=n_rows, n_cols=n_cols, seed=seed)
 
 
 def synthetic_datasets(presets: list[str], *, quick: bool = False, seed: int = 0) -> dict[str, xr.Dataset]:
     """One scene per preset, sized for the quick or full protocol."""
-    s = settings(quick)
-    return {p: synthetic.make_scene(p, n_rows=s["n_rows"], n_cols=s["n_cols"], seed=seed) for p in presets}
+    n_rows, n_cols = SCENE["quick" if quick else "full"]
+    return {p: synthetic.make_scene(p, n_rows=n_rows, n_cols=n_cols, seed=seed) for p in presets}
 
 
 def _datasets(data: str | Path | xr.Dataset | None, presets: list[str], quick: bool) -> dict[str, xr.Dataset]:
@@ -97,28 +107,26 @@ def _datasets(data: str | Path | xr.Dataset | None, presets: list[str], quick: b
 
 def reproduce_table(
     target: str,
+    settings: TrainSettings | None = None,
     *,
     presets: list[str] = ("paper", "hard"),
     data: str | Path | xr.Dataset | None = None,
     quick: bool = False,
-    seeds: int | None = None,
-    epochs: int | None = None,
-    device: str = "cpu",
     output_dir: str | Path = "results",
     progress: bool = True,
     **protocol: Any,
 ) -> dict:
     """Run Table 1 (``"table1"``, comparison) or Table 3 (``"table3"``, greedy combination)
     on each preset's scene (or on ``data``: a path any reader accepts, or a Dataset), write
-    ``output_dir/<target>.json`` and return it. ``protocol``: α, r, τ, loss, … passed to
+    ``output_dir/<target>.json`` and return it. ``settings``: how models train (default
+    :func:`train_settings` of the target; ``quick`` also shrinks the scenes). ``protocol``: α, r, τ, loss, … passed to
     :func:`hsaug.experiments.compare_augmentations` / :func:`~hsaug.experiments.greedy_combination`.
     """
     if target not in ("table1", "table3"):
         raise ValueError(f"target must be 'table1' or 'table3'; got {target!r}")
-    s = settings(quick, seeds=seeds, epochs=epochs)
+    settings = _settings(target, settings, quick)
     out = Path(output_dir)
-    common = dict(seeds=s["seeds"], epochs=s["epochs"], device=device, progress=progress,
-                  results_dir=out / "runs", **protocol)
+    common = dict(settings=settings, progress=progress, results_dir=out / "runs", **protocol)
     sections = []
     for name, ds in _datasets(data, list(presets), quick).items():
         comparison = experiments.compare_augmentations(ds, **common)
@@ -147,37 +155,28 @@ def reproduce_sweep(
     augmentation: str = "shift",
     alphas: tuple[float, ...] = SWEEP_GRID["alphas"],
     rs: tuple[float, ...] = SWEEP_GRID["rs"],
+    settings: TrainSettings | None = None,
     quick: bool = False,
-    seeds: int | None = None,
-    epochs: int | None = None,
-    device: str = "cpu",
     output_dir: str | Path = "results",
     progress: bool = True,
     **protocol: Any,
 ) -> dict[str, xr.Dataset]:
     """Test R² over ``alphas`` × ``rs`` with ``augmentation`` on each preset's scene (or on
-    ``data``), via :func:`hsaug.experiments.sweep`; seeds default to 3 (2 when quick).
+    ``data``), via :func:`hsaug.experiments.sweep`; ``settings`` default to
+    :func:`train_settings` ``("sweep", quick)`` (3 seeds, 2 when quick).
     Writes ``output_dir/sweep-<name>.nc`` and one markdown table per scene in
     ``output_dir/sweep.md``; returns ``{name: Dataset}``."""
-    s = settings(quick, seeds=seeds if seeds is not None else (None if quick else 3), epochs=epochs)
+    settings = _settings("sweep", settings, quick)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results, lines = {}, []
+    results = {}
     for name, ds in _datasets(data, list(presets), quick).items():
-        res = experiments.sweep(ds, augmentation, alphas=alphas, rs=rs, seeds=s["seeds"], epochs=s["epochs"],
-                                device=device, progress=progress, results_dir=out / "runs", **protocol)
+        res = experiments.sweep(ds, augmentation, alphas=alphas, rs=rs, settings=settings, progress=progress,
+                                results_dir=out / "runs", **protocol)
         res.attrs["dataset"] = f"{name} preset" if data is None else name
         res.to_netcdf(out / f"sweep-{name}.nc")
         results[name] = res
-        lines += [f"### Test R² over α × r, {augmentation}, {res.attrs['dataset']} "
-                  f"({s['seeds']} seeds, {s['epochs']} epochs; α = 0: no contrastive term)", "",
-                  "| α \\ r | " + " | ".join(f"{r:g}" for r in res["r"].values) + " |",
-                  "|---|" + "---|" * res.sizes["r"]]
-        for i, a in enumerate(res["alpha"].values):
-            lines.append(f"| {a:g} | " + " | ".join(f"{res['r2_mean'].values[i, j]:.3f} ± {res['r2_std'].values[i, j]:.3f}"
-                                                   for j in range(res.sizes["r"])) + " |")
-        lines.append("")
-    (out / "sweep.md").write_text("\n".join(lines))
+    (out / "sweep.md").write_text(report.sweep_markdown(results.values()))
     return results
 
 
@@ -186,20 +185,18 @@ def reproduce_fig3(
     preset: str = "paper",
     augmentation: str = "shift",
     data: str | Path | xr.Dataset | None = None,
+    settings: TrainSettings | None = None,
     quick: bool = False,
-    seeds: int | None = None,
-    epochs: int | None = None,
-    device: str = "cpu",
     output_dir: str | Path = "results",
     progress: bool = True,
     **protocol: Any,
 ) -> xr.Dataset:
     """Fig. 3's error distributions on one scene (or ``data``); writes ``output_dir/fig3.nc``
     and a summary ``output_dir/fig3.json`` (mean and mean absolute error per method)."""
-    s = settings(quick, seeds=seeds, epochs=epochs)
+    settings = _settings("fig3", settings, quick)
     (name, ds), = _datasets(data, [preset], quick).items()
-    errors = experiments.error_distribution(ds, augmentation, seeds=s["seeds"], epochs=s["epochs"], device=device,
-                                            progress=progress, results_dir=Path(output_dir) / "runs", **protocol)
+    errors = experiments.error_distribution(ds, augmentation, settings=settings, progress=progress,
+                                            results_dir=Path(output_dir) / "runs", **protocol)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     errors.to_netcdf(out / "fig3.nc", engine="h5netcdf")
@@ -212,20 +209,6 @@ def reproduce_fig3(
     return errors
 
 
-def fold_split(ds: xr.Dataset, test_fold: int = 1, val_fold: int = 2) -> dict[str, list[int]] | None:
-    """Row indices from a dataset's predefined ``folds`` coordinate (LimeSoDa): test = one
-    fold, validation = another, training = the rest; None when the data carry no folds."""
-    if "folds" not in ds.coords:
-        return None
-    folds = np.asarray(ds["folds"].values)
-    if test_fold not in folds or val_fold not in folds or test_fold == val_fold:
-        raise ValueError(f"test_fold and val_fold must be two different folds of {sorted(set(folds.tolist()))}; "
-                         f"got {test_fold!r} and {val_fold!r}")
-    rows = np.arange(folds.size)
-    return {"train": rows[(folds != test_fold) & (folds != val_fold)].tolist(),
-            "val": rows[folds == val_fold].tolist(), "test": rows[folds == test_fold].tolist()}
-
-
 def reproduce_real(
     target: str,
     *,
@@ -233,10 +216,8 @@ def reproduce_real(
     soil_target: str = "SOC",
     band_range: tuple[float, float] | None = (1130.0, 2450.0),
     augmentations: tuple[str, ...] | None = None,
+    settings: TrainSettings | None = None,
     quick: bool = False,
-    seeds: int | None = None,
-    epochs: int | None = None,
-    device: str = "cpu",
     output_dir: str | Path = "results",
     progress: bool = True,
     **protocol: Any,
@@ -256,8 +237,7 @@ def reproduce_real(
 
     if target not in ("table2", "table4"):
         raise ValueError(f"target must be 'table2' or 'table4'; got {target!r}")
-    s = dict(REAL_SETTINGS["quick" if quick else "full"])
-    s.update({k: int(v) for k, v in (("seeds", seeds), ("epochs", epochs)) if v is not None})
+    settings = _settings(target, settings, quick)
     if data is None:
         ds, name = datasets.load_soil(target=soil_target, band_range=band_range), "LimeSoDa SSP.460"
     else:
@@ -271,8 +251,9 @@ def reproduce_real(
         augs = [a for a in augs if a not in PHYSICS]
         notes.append(f"left out {left_out}: {err}")
     split = fold_split(ds)
-    common = dict(seeds=s["seeds"], epochs=s["epochs"], device=device, progress=progress,
-                  results_dir=Path(output_dir) / "runs", split=split, **protocol)
+    if split is not None:
+        settings = settings.replace(split=split)
+    common = dict(settings=settings, progress=progress, results_dir=Path(output_dir) / "runs", **protocol)
     comparison = experiments.compare_augmentations(ds, augs, **common)
     if target == "table2":
         section = comparison
@@ -299,11 +280,9 @@ def reproduce_robustness(
     data: str | Path | xr.Dataset | None = None,
     preset: str = "paper",
     augmentation: str | None = None,
+    settings: TrainSettings | None = None,
     quick: bool = False,
-    seeds: int | None = None,
-    epochs: int | None = None,
     train_sizes: tuple | None = None,
-    device: str = "cpu",
     output_dir: str | Path = "results",
     progress: bool = True,
     **protocol: Any,
@@ -316,14 +295,13 @@ def reproduce_robustness(
     (α, r, τ, losses, alphas, rs, nuisances, strengths, …). Writes
     ``output_dir/robustness.nc`` and ``output_dir/robustness.md``; returns the Dataset.
     """
-    from . import datasets, report
+    from . import datasets
 
-    s = dict(ROBUSTNESS_SETTINGS["quick" if quick else "full"])
-    s.update({k: int(v) for k, v in (("seeds", seeds), ("epochs", epochs)) if v is not None})
-    if train_sizes is not None:
-        s["train_sizes"] = tuple(train_sizes)
+    settings = _settings("robustness", settings, quick)
+    sizes = ROBUSTNESS_TRAIN_SIZES["quick" if quick else "full"] if train_sizes is None else tuple(train_sizes)
     if data is None:
-        ds, name = synthetic.make_scene(preset, n_rows=s["n_rows"], n_cols=s["n_cols"]), f"{preset} preset"
+        n_rows, n_cols = SCENE["quick" if quick else "full"]
+        ds, name = synthetic.make_scene(preset, n_rows=n_rows, n_cols=n_cols), f"{preset} preset"
     else:
         (name, ds), = _datasets(data, [], quick).items()
     notes = []
@@ -337,9 +315,10 @@ def reproduce_robustness(
     method_keys = ("alpha", "r", "tau", "losses", "alphas", "rs")
     methods = experiments.robustness_methods(aug, **{k: protocol.pop(k) for k in method_keys if k in protocol})
     split = fold_split(ds) if data is not None else None
-    result = experiments.robustness(ds, methods=methods, train_sizes=s["train_sizes"], seeds=s["seeds"],
-                                    epochs=s["epochs"], device=device, progress=progress,
-                                    results_dir=Path(output_dir) / "runs", split=split, **protocol)
+    if split is not None:
+        settings = settings.replace(split=split)
+    result = experiments.robustness(ds, methods=methods, train_sizes=sizes, settings=settings, progress=progress,
+                                    results_dir=Path(output_dir) / "runs", **protocol)
     result.attrs.update({"dataset": name, "augmentation": aug, "quick": int(quick),
                          "notes": json.dumps(json.loads(result.attrs["notes"]) + notes)})
     out = Path(output_dir)

@@ -12,18 +12,19 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ResultStore", "run_key"]
+__all__ = ["ResultStore", "run_key", "jsonable", "CorruptRunWarning"]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain-JSON version of numpy/torch scalars and arrays, tuples and paths."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, Path):
@@ -33,7 +34,7 @@ def _jsonable(value: Any) -> Any:
 
 def run_key(config: dict) -> str:
     """A short stable key for a configuration: sha1 of its canonical JSON (16 hex digits)."""
-    text = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(jsonable(config), sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -55,20 +56,24 @@ class ResultStore:
     def path(self, config: dict) -> Path:
         return self.folder / f"{run_key(config)}.json"
 
-    def get(self, config: dict) -> dict | None:
-        """The stored result of a configuration, or None when it has not finished."""
+    def get(self, config: dict, required: tuple[str, ...] = ()) -> dict | None:
+        """The stored result of a configuration, or None when it has not finished.
+
+        A file that cannot be read back (truncated, emptied, not this store's format, or a
+        result without the ``required`` keys) is named in a warning and treated as missing,
+        so the caller trains that run again and overwrites it."""
         if self.root is None:
             return None
         path = self.path(config)
         if not path.exists():
             return None
-        return json.loads(path.read_text())["result"]
+        return _read_result(path, required)
 
     def put(self, config: dict, result: dict) -> None:
         """Write one finished run atomically."""
         if self.root is None:
             return
-        payload = json.dumps({"config": _jsonable(config), "result": _jsonable(result)}, indent=1)
+        payload = json.dumps({"config": jsonable(config), "result": jsonable(result)}, indent=1)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             fh.write(payload)
@@ -78,4 +83,29 @@ class ResultStore:
         """Every stored ``{"config", "result"}`` record of this experiment."""
         if self.root is None or not self.folder.exists():
             return []
-        return [json.loads(p.read_text()) for p in sorted(self.folder.glob("*.json"))]
+        out = []
+        for path in sorted(self.folder.glob("*.json")):
+            if _read_result(path) is not None:
+                out.append(json.loads(path.read_text()))
+        return out
+
+
+class CorruptRunWarning(UserWarning):
+    """A stored run could not be read back; it is trained again."""
+
+
+def _read_result(path: Path, required: tuple[str, ...] = ()) -> dict | None:
+    """``{"result"}`` of a stored file, or None (with a :class:`CorruptRunWarning` naming the
+    file) when it is unreadable or lacks a ``required`` key."""
+    try:
+        record = json.loads(path.read_text())
+        result = record["result"]
+        missing = [k for k in required if not isinstance(result, dict) or k not in result]
+        if missing:
+            raise KeyError(f"no {missing[0]!r} in its result")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        reason = "empty file" if path.exists() and path.stat().st_size == 0 else f"{type(err).__name__}: {err}"
+        warnings.warn(f"stored run {path} is unreadable ({reason}); it is treated as missing and will be "
+                      "trained again", CorruptRunWarning, stacklevel=3)
+        return None
+    return result

@@ -39,11 +39,9 @@ Speed (benchmarks/training_throughput.py, 2 cores): the Table-1 protocol, 45 mod
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,27 +49,15 @@ import torch
 import xarray as xr
 
 from . import augment
-from .augment import Augmentation, Compose, OneOf
-from .losses import LOSSES, LabelScaling, check_loss_name, check_positive, loss_names
-from .models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble, check_widths
-from .spectra import _describe, as_spectra, check_wavelength, dataset_tensors
+from .config import Config, TrainSettings, as_config, resolve_device
+from .losses import LOSSES, LabelScaling, loss_names
+from .metrics import METRICS, mae, r2_score, regression_metrics
+from .models import MLPEnsemble
+from .results import HISTORY_KEYS, FitResult
+from .spectra import as_spectra, check_wavelength, dataset_tensors, describe as _describe
+from .splits import member_generators, resolve_split
 
-__all__ = [
-    "Config",
-    "FitResult",
-    "fit",
-    "fit_baselines",
-    "save_result",
-    "split_indices",
-    "member_generators",
-    "augment_members",
-    "r2_score",
-    "mae",
-    "mae_summed",
-    "regression_metrics",
-    "HISTORY_KEYS",
-    "METRICS",
-]
+__all__ = ["fit", "load_training_data", "augment_members", "Config"]
 
 AUG_CHUNK = 16  # batches augmented per call (fewer, larger augmentation calls)
 # Adam's first moment of a weight whose gradient stays zero (a dead ReLU unit) decays by 0.9 a
@@ -82,306 +68,15 @@ AUG_CHUNK = 16  # batches augmented per call (fewer, larger augmentation calls)
 # decay below 1.2e-38, and the update it would have made (lr * 1e-30 / eps) is below float32
 # resolution of any weight.
 SUBNORMAL_EVERY, SUBNORMAL_FLOOR = 64, 1e-30
-HISTORY_KEYS = ("loss", "mse", "contrastive", "val_mse", "val_r2", "val_mae")
-METRICS = ("r2", "mae", "mae_summed")
-
-
-# -- metrics ---------------------------------------------------------------------------------------
-def _np64(a: Any) -> np.ndarray:
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=np.float64)
-
-
-def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    t, p = _np64(y_true), _np64(y_pred)
-    if t.ndim == 1:
-        t = t[:, None]
-    if p.ndim == 1:
-        p = p[:, None]
-    if t.ndim != 2 or p.shape[-2:] != t.shape:
-        raise ValueError(
-            f"y_pred must have shape (..., N, s) matching y_true (N, s) = {t.shape}; got {p.shape}"
-        )
-    return t, p
-
-
-def r2_score(y_true: Any, y_pred: Any) -> Any:
-    """R², uniform average over outputs (as scikit-learn's ``r2_score``).
-
-    ``y_true`` (N, s) or (N,); ``y_pred`` the same or (..., N, s) for several models,
-    giving (...) scores. An output constant in ``y_true`` scores 1 if predicted exactly,
-    else 0 (scikit-learn's ``force_finite``). Computed in float64.
-    """
-    t, p = _pair(y_true, y_pred)
-    ss_res = ((t - p) ** 2).sum(axis=-2)
-    ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
-    return r2.mean(axis=-1)[()]
-
-
-def mae(y_true: Any, y_pred: Any) -> Any:
-    """Mean absolute error over all elements (samples and outputs), in the data's units."""
-    t, p = _pair(y_true, y_pred)
-    return np.abs(t - p).mean(axis=(-1, -2))[()]
-
-
-def mae_summed(y_true: Any, y_pred: Any) -> Any:
-    """The authors' MAE: |error| summed over the outputs, averaged over samples (= s · :func:`mae`)."""
-    t, p = _pair(y_true, y_pred)
-    return np.abs(t - p).sum(axis=-1).mean(axis=-1)[()]
-
-
-def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:
-    """``{"r2", "mae", "mae_summed"}`` for (N, s) targets and (..., N, s) predictions."""
-    return {"r2": r2_score(y_true, y_pred), "mae": mae(y_true, y_pred), "mae_summed": mae_summed(y_true, y_pred)}
-
-
-# -- configurations, splits, seeds -----------------------------------------------------------------
-def _aug_label(spec: Any) -> str | None:
-    if spec is None:
-        return None
-    if isinstance(spec, str):
-        return spec
-    if isinstance(spec, (tuple, list)):
-        return "+".join(str(_aug_label(s)) for s in spec)
-    return repr(spec)
-
-
-@dataclass(frozen=True)
-class Config:
-    """One training configuration: augmentation, α (eq. 9), r (eq. 7), τ (eq. 8), loss name.
-
-    ``augmentation``: None, a registered name, ``"a+b"``, a list of names (one per batch,
-    at random) or an :class:`hsaug.augment.Augmentation` instance. ``alpha`` ≥ 0: 0 trains
-    on MSE alone (no augmentation drawn, unless ``mse_on_views``). ``r`` > 0 is a fraction
-    of each output's training range (see the module docstring). ``mse_on_views``: the MSE
-    is also taken on the augmented views (labels kept; the regression loss is the mean of
-    the two) — with α = 0, plain label-preserving data augmentation without the
-    contrastive term. ``name`` labels tables (default derived). Defaults follow the
-    authors: α = 0.001, r = 0.03, τ = 1, the ball loss (eq. 8), MSE on the batch only.
-    """
-
-    augmentation: Any = "shift"
-    alpha: float = 0.001
-    r: float = 0.03
-    tau: float = 1.0
-    loss: str = "ball"
-    name: str | None = None
-    mse_on_views: bool = False
-
-    def __post_init__(self) -> None:
-        try:
-            alpha = float(self.alpha)
-        except (TypeError, ValueError):
-            raise ValueError(f"alpha (the contrastive weight) must be a number >= 0; got {self.alpha!r}") from None
-        if not (math.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f"alpha (the contrastive weight) must be >= 0 and finite; got {self.alpha!r}")
-        object.__setattr__(self, "alpha", alpha)
-        object.__setattr__(self, "r", float(check_positive(self.r, "r", "the ball radius")))
-        object.__setattr__(self, "tau", float(check_positive(self.tau, "tau", "the temperature")))
-        check_loss_name(self.loss)
-        spec = self.augmentation
-        if isinstance(spec, list):
-            spec = tuple(spec)
-            object.__setattr__(self, "augmentation", spec)
-        augment.build(spec)  # raises ValueError for unknown names
-        if not isinstance(self.mse_on_views, (bool, np.bool_)):
-            raise ValueError(f"mse_on_views must be True or False; got {self.mse_on_views!r}")
-        object.__setattr__(self, "mse_on_views", bool(self.mse_on_views))
-        if self.mse_on_views and spec is None:
-            raise ValueError("mse_on_views needs an augmentation to make the views; got augmentation=None")
-
-    @classmethod
-    def baseline(cls, name: str = "baseline") -> Config:
-        """The plain MLP on MSE alone (α = 0, no augmentation)."""
-        return cls(augmentation=None, alpha=0.0, name=name)
-
-    @property
-    def contrastive(self) -> bool:
-        return self.alpha > 0
-
-    @property
-    def uses_views(self) -> bool:
-        """Whether training draws augmented views (for the contrastive term or the MSE)."""
-        return self.contrastive or self.mse_on_views
-
-    @property
-    def label(self) -> str:
-        if self.name is not None:
-            return self.name
-        if not self.uses_views:
-            return "baseline"
-        aug = _aug_label(self.augmentation)
-        if not self.contrastive:
-            return f"{aug} (MSE only)"
-        label = aug or "contrastive (no augmentation)"
-        return f"{label} + MSE on views" if self.mse_on_views else label
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able description (the augmentation as its name or repr)."""
-        out = {"name": self.label, "augmentation": _aug_label(self.augmentation), "alpha": self.alpha,
-               "r": self.r, "tau": self.tau, "loss": self.loss}
-        if self.mse_on_views:  # only when set, so results stored before this field keep their keys
-            out["mse_on_views"] = True
-        return out
-
-    def build(self) -> Any:
-        """A fresh augmentation object (None for none)."""
-        return augment.build(self.augmentation)
-
-    @property
-    def _aug_key(self) -> Any:
-        spec = self.augmentation
-        try:
-            hash(spec)
-        except TypeError:
-            return id(spec)
-        return spec if spec is None or isinstance(spec, (str, tuple)) else id(spec)
-
-
-def _as_config(c: Any) -> Config:
-    if isinstance(c, Config):
-        return c
-    if isinstance(c, dict):
-        try:
-            return Config(**c)
-        except TypeError as err:
-            raise ValueError(f"config dict has unknown keys: {err}; accepted: augmentation, alpha, r, tau, "
-                             "loss, name") from None
-    if c is None or isinstance(c, (str, Augmentation, OneOf, Compose, list, tuple)):
-        return Config(augmentation=c) if c is not None else Config.baseline()
-    raise ValueError(f"a configuration must be a Config, a dict of its fields, an augmentation spec or None; got {c!r}")
-
-
-def split_indices(n: int, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0
-                  ) -> dict[str, np.ndarray]:
-    """Seeded random split of ``n`` rows: ``{"train", "val", "test"}`` sorted index arrays.
-
-    ``round(n · fraction)`` rows go to validation and to test (either may be 0), the rest
-    to training (at least 1).
-    """
-    for value, name in ((val_fraction, "val_fraction"), (test_fraction, "test_fraction")):
-        if not (isinstance(value, (int, float)) and 0 <= value < 1):
-            raise ValueError(f"{name} must be a fraction in [0, 1); got {value!r}")
-    n_val, n_test = round(n * val_fraction), round(n * test_fraction)
-    if n - n_val - n_test < 1:
-        raise ValueError(f"val_fraction + test_fraction leave no training rows out of {n}; "
-                         f"got {val_fraction!r} and {test_fraction!r}")
-    perm = np.random.default_rng(seed).permutation(n)
-    return {"train": np.sort(perm[n_val + n_test:]), "val": np.sort(perm[:n_val]),
-            "test": np.sort(perm[n_val:n_val + n_test])}
-
-
-def member_generators(seed: int) -> tuple[torch.Generator, torch.Generator, torch.Generator]:
-    """Three independent CPU generators (init, data order, augmentation) spawned from ``seed``."""
-    states = [int(s.generate_state(1, np.uint64)[0]) for s in np.random.SeedSequence(seed).spawn(3)]
-    return tuple(torch.Generator().manual_seed(s) for s in states)  # type: ignore[return-value]
 
 
 # -- augmentation of several members, each with its own generator ------------------------------------
-def _needs_wavelength(aug: Augmentation) -> bool:
-    cached = getattr(aug, "_hsaug_needs_wl", None)
-    if cached is None:
-        cached = any(p.position for p in aug.params)
-        try:
-            aug._hsaug_needs_wl = cached  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
-    return cached
-
-
-def _merge_blocks(gens: Sequence[torch.Generator], counts: list[int]) -> tuple[list, list[int]]:
-    out_g: list = []
-    out_c: list[int] = []
-    for g, c in zip(gens, counts):
-        if out_g and out_g[-1] is g:
-            out_c[-1] += c
-        else:
-            out_g.append(g)
-            out_c.append(c)
-    return out_g, out_c
-
-
-def _apply_rows(aug: Any, x: torch.Tensor, wl: torch.Tensor, gens: Sequence[torch.Generator],
-                counts: list[int], index: torch.Tensor | None) -> torch.Tensor:
-    """Rows of ``x`` (R, B) come in consecutive blocks, ``counts[g]`` rows for member g; each
-    member's draws use only ``gens[g]``, in the order the member's own call would draw them."""
-    if isinstance(aug, Augmentation):
-        wl_arg = wl if _needs_wavelength(aug) else None
-        if type(aug).sample is Augmentation.sample:
-            # the base draw is i.i.d. per spectrum: consecutive blocks of one generator draw at once
-            gens, counts = _merge_blocks(gens, counts)
-        drawn = [aug.sample(c, g, wl_arg) for g, c in zip(gens, counts) if c > 0]
-        params = {k: torch.cat([d[k] for d in drawn]) for k in drawn[0]}
-        return aug.apply(x, wl, index=index, validate=False, **params)
-    if isinstance(aug, Compose):
-        for sub in aug.augmentations:
-            x = _apply_rows(sub, x, wl, gens, counts, index)
-        return x
-    if isinstance(aug, OneOf):
-        live = [(g, c) for g, c in zip(gens, counts)]
-        if aug.mode == "batch":
-            choice = torch.cat([
-                torch.multinomial(aug.weights, 1, generator=g).expand(c) if c > 0 else torch.empty(0, dtype=torch.long)
-                for g, c in live
-            ])
-        else:
-            choice = torch.cat([
-                torch.multinomial(aug.weights, c, replacement=True, generator=g) if c > 0
-                else torch.empty(0, dtype=torch.long) for g, c in live
-            ])
-        owner = torch.repeat_interleave(torch.arange(len(counts)), torch.as_tensor(counts))
-        out = torch.empty_like(x)
-        for k, sub in enumerate(aug.augmentations):  # a loop over members of the OneOf
-            rows = (choice == k).nonzero().flatten()
-            if rows.numel() == 0:
-                continue
-            sub_counts = torch.bincount(owner[rows], minlength=len(counts)).tolist()
-            rows_dev = rows.to(x.device)
-            sub_index = None if index is None else index[rows_dev]
-            out[rows_dev] = _apply_rows(sub, x[rows_dev], wl, gens, sub_counts, sub_index)
-        return out
-    # anything else callable: one call per member (its own generator)
-    parts, start = [], 0
-    for g, c in zip(gens, counts):
-        if c:
-            sl = slice(start, start + c)
-            parts.append(aug(x[sl], wl, g, index=None if index is None else index[sl], validate=False))
-        start += c
-    return torch.cat(parts)
-
-
-def augment_members(aug: Any, x: torch.Tensor, wavelength: torch.Tensor, generators: Sequence[torch.Generator],
-                    index: torch.Tensor | None = None) -> torch.Tensor:
-    """Augment one batch per member: ``x`` (G, n, B) → (G, n, B).
-
-    Member g's draws come from ``generators[g]`` alone, in the order of a call
-    ``aug(x[g], wavelength, generators[g], index=index[g])``, so the result for g does not
-    depend on the other members; the transform itself runs once on all G·n rows.
-    ``index`` (G, n) gives each spectrum's row in the reference (training) set.
-    """
-    g, n, b = x.shape
-    if len(generators) != g:
-        raise ValueError(f"generators must give one generator per member ({g}); got {len(generators)}")
-    flat_index = None if index is None else index.reshape(g * n)
-    out = _apply_rows(aug, x.reshape(g * n, b), wavelength, list(generators), [n] * g, flat_index)
-    return out.view(g, n, b)
-
-
-def _fit_reference(aug: Any, reference: torch.Tensor) -> None:
-    """Call ``fit(reference)`` on every augmentation inside ``aug`` that has one (nearest neighbour)."""
-    if aug is None:
-        return
-    for sub in getattr(aug, "augmentations", ()):
-        _fit_reference(sub, reference)
-    if isinstance(aug, Augmentation) and callable(getattr(aug, "fit", None)):
-        aug.fit(reference)
+# written once, with the augmentations: hsaug.augment.members and each class's apply_members
+augment_members = augment.augment_members
 
 
 # -- data ------------------------------------------------------------------------------------------
-def _load_data(data: Any, target: Any, wavelength: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
+def load_training_data(data: Any, target: Any, wavelength: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
     if isinstance(data, xr.Dataset):
         if target is not None or wavelength is not None:
             raise ValueError("pass either a Dataset (with 'spectra' and 'target') or spectra with target and "
@@ -398,8 +93,11 @@ def _load_data(data: Any, target: Any, wavelength: Any) -> tuple[torch.Tensor, t
         raise ValueError("wavelength [nm] is required with spectra that are not a DataArray; got None")
     x = as_spectra(data, name="spectra", dtype=torch.float32)
     wl = check_wavelength(wavelength, x.shape[1])
-    y = torch.as_tensor(np.asarray(target.detach().cpu() if isinstance(target, torch.Tensor) else target,
-                                   dtype=np.float32))
+    try:
+        y = torch.as_tensor(np.asarray(target.detach().cpu() if isinstance(target, torch.Tensor) else target,
+                                       dtype=np.float32))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"target must hold numbers (N,) or (N, s); got {_describe(target)} ({err})") from None
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2:
@@ -410,191 +108,6 @@ def _load_data(data: Any, target: Any, wavelength: Any) -> tuple[torch.Tensor, t
         bad = int((~torch.isfinite(y)).any(dim=1).sum())
         raise ValueError(f"target must be finite; {bad} rows contain NaN or inf")
     return x.cpu(), y, wl, [f"target_{i}" for i in range(y.shape[1])]
-
-
-def _resolve_split(n: int, split: Any, val_fraction: float, test_fraction: float, split_seed: int
-                   ) -> dict[str, np.ndarray]:
-    if split is None:
-        return split_indices(n, val_fraction, test_fraction, split_seed)
-    if not isinstance(split, dict) or "train" not in split:
-        raise ValueError(f"split must be a dict with 'train' (and optionally 'val', 'test') row indices; got {split!r}")
-    out = {}
-    for key in ("train", "val", "test"):
-        idx = np.asarray(split.get(key, []), dtype=np.int64).reshape(-1)
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise ValueError(f"split[{key!r}] must hold row indices in 0 … {n - 1}")
-        out[key] = idx
-    if out["train"].size == 0:
-        raise ValueError("split['train'] must hold at least one row")
-    return out
-
-
-def _device(device: Any) -> torch.device:
-    if device is None:
-        return torch.device("cpu")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got {device!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use 'cpu' or 'auto'")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got {device!r}")
-    return dev
-
-
-def _positive_int(value: Any, name: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} ({what}) must be a positive integer; got {value!r}")
-    return int(value)
-
-
-# -- results ---------------------------------------------------------------------------------------
-@dataclass
-class FitResult:
-    """What :func:`fit` returns: per-member configuration, history, metrics and test predictions.
-
-    Members are in the order ``[(c, s) for c in configs for s in seeds]``.
-    ``history[key]`` is (M, epochs) for ``HISTORY_KEYS`` (NaN after a member stopped early,
-    and for validation keys without a validation set). ``metrics["test_r2"]`` etc. are (M,)
-    for ``test_`` / ``val_`` × ``METRICS``. ``predictions`` (M, N_test, s) and ``target``
-    (N_test, s) are test-set values in the data's units; ``split`` holds the row indices.
-    ``model`` holds the final weights (the best validation epoch's with early stopping).
-    ``seconds`` is the wall time of the whole call, ``epoch_seconds`` (epochs,) that of each
-    epoch (training and validation; the rest is set-up and final evaluation).
-    """
-
-    configs: list[Config]
-    seeds: list[int]
-    history: dict[str, np.ndarray]
-    metrics: dict[str, np.ndarray]
-    predictions: np.ndarray
-    target: np.ndarray
-    split: dict[str, np.ndarray]
-    outputs: list[str]
-    wavelength: np.ndarray
-    model: MLPEnsemble
-    scaling: LabelScaling
-    epochs_trained: np.ndarray
-    best_epoch: np.ndarray
-    settings: dict[str, Any] = field(default_factory=dict)
-    seconds: float = float("nan")
-    epoch_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-    @property
-    def n_members(self) -> int:
-        return len(self.configs)
-
-    def errors(self, member: int | None = None) -> np.ndarray:
-        """Test errors ``prediction − target``: (M, N_test, s), or (N_test, s) for one member."""
-        err = self.predictions - self.target[None]
-        return err if member is None else err[member]
-
-    def predict(self, spectra: Any, member: int | None = None) -> np.ndarray:
-        """Predictions in the data's units for spectra (N, B): (M, N, s), or (N, s) for one member."""
-        x = as_spectra(spectra, name="spectra", dtype=torch.float32)
-        if x.shape[1] != self.model.n_bands:
-            raise ValueError(f"spectra have {x.shape[1]} bands but the models were trained on {self.model.n_bands}")
-        dev = self.model.weights[0].device
-        pred = self.scaling.inverse(self.model.predict(x.to(dev)).cpu()).numpy()
-        return pred if member is None else pred[member]
-
-    def member_dict(self, m: int, *, predictions: bool = False) -> dict[str, Any]:
-        """One member as plain JSON-able data (config, seed, metrics, history, epochs)."""
-        out = {"config": self.configs[m].to_dict(), "seed": int(self.seeds[m]),
-               "metrics": {k: float(v[m]) for k, v in self.metrics.items()},
-               "history": {k: [float(x) if np.isfinite(x) else None for x in v[m]]
-                           for k, v in self.history.items()},
-               "epochs_trained": int(self.epochs_trained[m]), "best_epoch": int(self.best_epoch[m])}
-        if predictions:
-            out["predictions"] = self.predictions[m].tolist()
-        return out
-
-    def to_dict(self, *, predictions: bool = False) -> dict[str, Any]:
-        """Everything but the weights as JSON-able data (``json.dumps`` works on it)."""
-        out = {"settings": self.settings, "outputs": self.outputs, "seconds": self.seconds,
-               "epoch_seconds": self.epoch_seconds.tolist(),
-               "scaling": self.scaling.to_dict(),
-               "split": {k: v.tolist() for k, v in self.split.items()},
-               "members": [self.member_dict(m, predictions=predictions) for m in range(self.n_members)]}
-        if predictions:
-            out["target"] = self.target.tolist()
-        return out
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(**kwargs))
-
-    def table(self) -> Any:
-        """One row per member (pandas DataFrame): configuration, seed, test and validation metrics."""
-        import pandas as pd
-
-        rows = []
-        for m in range(self.n_members):
-            row = {**self.configs[m].to_dict(), "seed": self.seeds[m]}
-            row.update({k: float(v[m]) for k, v in self.metrics.items()})
-            row["epochs_trained"] = int(self.epochs_trained[m])
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def summary(self) -> Any:
-        """Test metrics per configuration, mean and std over seeds (pandas DataFrame)."""
-        df = self.table()
-        cols = [f"test_{k}" for k in METRICS]
-        order = list(dict.fromkeys(df["name"]))
-        agg = df.groupby("name", sort=False)[cols].agg(["mean", "std"])
-        agg.columns = [f"{a}_{b}" for a, b in agg.columns]
-        return agg.loc[order]
-
-    def to_xarray(self) -> xr.Dataset:
-        """History, metrics and test predictions as a Dataset (dims member, epoch, test_sample, output)."""
-        m = self.n_members
-        cfg = [c.to_dict() for c in self.configs]
-        coords = {
-            "member": np.arange(m),
-            "config": ("member", [c["name"] for c in cfg]),
-            "augmentation": ("member", [str(c["augmentation"]) for c in cfg]),
-            "alpha": ("member", [c["alpha"] for c in cfg]),
-            "r": ("member", [c["r"] for c in cfg]),
-            "tau": ("member", [c["tau"] for c in cfg]),
-            "loss": ("member", [c["loss"] for c in cfg]),
-            "seed": ("member", np.asarray(self.seeds, dtype=np.int64)),
-            "epoch": np.arange(1, self.history["loss"].shape[1] + 1),
-            "test_sample": self.split["test"],
-            "output": self.outputs,
-        }
-        data = {f"history_{k}": (("member", "epoch"), v) for k, v in self.history.items()}
-        data.update({k: ("member", v) for k, v in self.metrics.items()})
-        data["epochs_trained"] = ("member", self.epochs_trained)
-        data["best_epoch"] = ("member", self.best_epoch)
-        data["prediction"] = (("member", "test_sample", "output"), self.predictions)
-        data["target"] = (("test_sample", "output"), self.target)
-        return xr.Dataset(data, coords=coords, attrs={"settings": json.dumps(self.settings),
-                                                      "seconds": self.seconds})
-
-
-def save_result(result: FitResult, output_dir: Any, name: str = "fit", *, predictions: bool = True
-                ) -> dict[str, Any]:
-    """Write a :class:`FitResult` to ``output_dir``: ``<name>.nc`` (:meth:`FitResult.to_xarray`),
-    ``<name>.json`` (:meth:`FitResult.to_dict`, with test predictions unless ``predictions``
-    is False) and ``<name>.pt`` (the weights: ``model_config``, ``state_dict``, ``scaling``).
-    Creates the folder; returns ``{"netcdf", "json", "weights"}`` paths."""
-    from pathlib import Path
-
-    if not isinstance(result, FitResult):
-        raise ValueError(f"result must be a FitResult from hsaug.training.fit; got {_describe(result)}")
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ValueError(f"name must be a plain file stem; got {name!r}")
-    folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {"netcdf": folder / f"{name}.nc", "json": folder / f"{name}.json", "weights": folder / f"{name}.pt"}
-    result.to_xarray().to_netcdf(paths["netcdf"], engine="h5netcdf")
-    paths["json"].write_text(result.to_json(predictions=predictions))
-    torch.save({"model_config": result.model.config(), "state_dict": result.model.state_dict(),
-                "scaling": result.scaling.to_dict(), "outputs": result.outputs,
-                "wavelength": result.wavelength.tolist()}, paths["weights"])
-    return paths
 
 
 # -- training --------------------------------------------------------------------------------------
@@ -621,65 +134,50 @@ def fit(
     wavelength: Any = None,
     *,
     configs: Any = None,
-    seeds: Sequence[int] | int = (0,),
-    epochs: int = 100,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    split_seed: int = 0,
-    split: dict[str, Any] | None = None,
-    patience: int | None = None,
-    feature_widths: Sequence[int] = FEATURE_WIDTHS,
-    head_widths: Sequence[int] = HEAD_WIDTHS,
-    device: Any = "cpu",
+    settings: TrainSettings | None = None,
     progress: bool = True,
     callback: Any = None,
-    threads: int | None = None,
+    **overrides: Any,
 ) -> FitResult:
     """Train every (configuration, seed) pair as one batched ensemble; evaluate on the test set.
 
     ``data``: an ``xarray.Dataset`` with ``spectra`` (sample, wavelength) and ``target``
     (sample, output), or spectra (N, B) with ``target`` (N,) / (N, s) and ``wavelength``
-    (B,) [nm]. ``configs``: a :class:`Config`, a list of them (or dicts of their fields,
-    augmentation specs, None for the baseline); default ``[Config()]`` (shift, eq. 8).
-    ``seeds``: one int or a list of distinct ints. ``epochs`` passes over the training
-    set, in batches of ``batch_size`` (the last one smaller when it does not divide), Adam
-    with learning rate ``lr``. Split: ``split_indices(N, val_fraction, test_fraction,
-    split_seed)``, or an explicit ``split`` dict of row indices. ``patience``: early
-    stopping after that many epochs without a lower validation MSE, per member, keeping
-    its best epoch's weights (needs a validation set). ``device``: "cpu" (default),
-    "cuda", "cuda:N" or "auto" (CUDA when present). ``progress``: a tqdm bar over epochs.
-    ``callback(epoch, metrics)`` is called after every epoch with ``metrics`` mapping each
-    of ``HISTORY_KEYS`` to that epoch's (M,) values, members in the result's order (e.g.
-    :class:`hsaug.widgets.TrainingMonitor`). ``threads``: torch CPU threads while training
-    (restored afterwards; None keeps torch's setting). On a shared or CPU-quota machine
-    (Binder, CI) use 1: with more threads than free cores every parallel op waits for a
-    descheduled thread, and epochs run tens of times slower.
+    (B,) [nm]. ``configs``: a :class:`~hsaug.config.Config`, a list of them (or dicts of
+    their fields, augmentation specs, None for the baseline); default ``[Config()]``
+    (shift, eq. 8). ``settings``: a :class:`~hsaug.config.TrainSettings` (epochs, batch
+    size, lr, seeds, split, patience, widths, device, threads; its defaults otherwise);
+    ``overrides``: any of its fields by name, for a quick call (``fit(ds, epochs=5)``) —
+    here ``seeds=3`` means the one seed 3 (a list gives several). Patience: early stopping
+    per member, keeping its best epoch's weights (needs a validation set). ``progress``: a
+    tqdm bar over epochs. ``callback(epoch, metrics)`` is called after every epoch with
+    ``metrics`` mapping each of ``HISTORY_KEYS`` to that epoch's (M,) values, members in
+    the result's order (e.g. :class:`hsaug.widgets.TrainingMonitor`). ``threads`` (a
+    setting): torch CPU threads while training, restored afterwards; on a shared or
+    CPU-quota machine (Binder, CI) use 1: with more threads than free cores every parallel
+    op waits for a descheduled thread, and epochs run tens of times slower.
+
+    Raises ``FloatingPointError`` naming the member (configuration and seed) and the epoch
+    when a member's training loss turns NaN or infinite (a learning rate or α too large).
     """
-    x_all, y_all, wl, outputs = _load_data(data, target, wavelength)
-    cfgs = [_as_config(c) for c in (configs if isinstance(configs, (list, tuple)) else
-                                    [Config() if configs is None else configs])]
+    if isinstance(overrides.get("seeds"), (int, np.integer)) and not isinstance(overrides["seeds"], bool):
+        if overrides["seeds"] < 0:
+            raise ValueError(f"seeds must be one or more non-negative integers; got {overrides['seeds']!r}")
+        overrides["seeds"] = (overrides["seeds"],)  # fit(seeds=3): the seed 3, as before
+    settings = TrainSettings.build(settings, **overrides)
+    x_all, y_all, wl, outputs = load_training_data(data, target, wavelength)
+    cfgs = [as_config(c) for c in (configs if isinstance(configs, (list, tuple)) else
+                                   [Config() if configs is None else configs])]
     if not cfgs:
         raise ValueError("configs must hold at least one configuration; got an empty list")
-    seed_list = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
-    if not seed_list or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seed_list):
-        raise ValueError(f"seeds must be one or more non-negative integers; got {seeds!r}")
-    if len(set(int(s) for s in seed_list)) != len(seed_list):
-        raise ValueError(f"seeds must be distinct; got {seeds!r}")
-    epochs = _positive_int(epochs, "epochs", "passes over the training set")
-    batch_size = _positive_int(batch_size, "batch_size", "spectra per batch")
-    lr = float(check_positive(lr, "lr", "the learning rate"))
-    if patience is not None:
-        patience = _positive_int(patience, "patience", "epochs without improvement before stopping")
-    if threads is not None:
-        threads = _positive_int(threads, "threads", "torch CPU threads")
+    seed_list = list(settings.seeds)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable as callback(epoch, metrics); got {callback!r}")
-    fw = check_widths(feature_widths, "feature_widths")
-    hw = check_widths(head_widths, "head_widths", allow_empty=True)
-    dev = _device(device)
-    parts = _resolve_split(x_all.shape[0], split, val_fraction, test_fraction, split_seed)
+    fw, hw, batch_size, patience, threads = (settings.feature_widths, settings.head_widths, settings.batch_size,
+                                            settings.patience, settings.threads)
+    dev = resolve_device(settings.device)
+    parts = resolve_split(x_all.shape[0], settings.split, settings.val_fraction, settings.test_fraction,
+                          settings.split_seed)
     n_train = parts["train"].size
     if batch_size > n_train:
         raise ValueError(f"batch_size must be at most the number of training spectra ({n_train}); got {batch_size}")
@@ -692,19 +190,20 @@ def fit(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        trainer = _Trainer(members, x_all, y_all, wl, parts, batch_size=batch_size, lr=lr, fw=fw, hw=hw,
+        trainer = _Trainer(members, x_all, y_all, wl, parts, batch_size=batch_size, lr=settings.lr, fw=fw, hw=hw,
                            device=dev)
-        trainer.train(epochs, patience, progress, callback)
+        trainer.train(settings.epochs, patience, progress, callback)
     finally:
         torch.set_num_threads(before)
-    settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "val_fraction": val_fraction,
-                "test_fraction": test_fraction, "split_seed": split_seed, "patience": patience,
-                "feature_widths": list(fw), "head_widths": list(hw), "device": str(dev),
-                "threads": threads if threads is not None else before,
-                "n_train": int(n_train), "n_val": int(parts["val"].size), "n_test": int(parts["test"].size),
-                "optimizer": "Adam", "regression_loss": "eq. 10: squared error summed over outputs, batch mean",
-                "target_scaling": "per output to [0, 1] by training min/max"}
-    result = trainer.result(cfgs, seed_list, outputs, settings)
+    record = {"epochs": settings.epochs, "batch_size": batch_size, "lr": settings.lr,
+              "val_fraction": settings.val_fraction, "test_fraction": settings.test_fraction,
+              "split_seed": settings.split_seed, "patience": patience,
+              "feature_widths": list(fw), "head_widths": list(hw), "device": str(dev),
+              "threads": threads if threads is not None else before,
+              "n_train": int(n_train), "n_val": int(parts["val"].size), "n_test": int(parts["test"].size),
+              "optimizer": "Adam", "regression_loss": "eq. 10: squared error summed over outputs, batch mean",
+              "target_scaling": "per output to [0, 1] by training min/max"}
+    result = trainer.result(cfgs, seed_list, outputs, record)
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -755,6 +254,7 @@ class _Trainer:
                 self.groups.append((sl, MLPEnsemble(x.shape[1], y.shape[1], sl.stop - sl.start, feature_widths=fw,
                                                     head_widths=hw, init=[g[0] for g in gens[sl]], device=device)))
         self.params = [(p, sl) for sl, model in self.groups for p in model.parameters()]
+        self.lr = lr
         self.opt = _make_optimizer([p for p, _ in self.params], lr, device)
         self.steps = 0
 
@@ -767,7 +267,7 @@ class _Trainer:
         for c, _ in views:
             if c._aug_key not in built:
                 built[c._aug_key] = aug = c.build()
-                _fit_reference(aug, self.x_train)
+                augment.fit_reference(aug, self.x_train)
                 if aug is not None:  # one pass over the training set: fail now, not mid-training
                     try:
                         augment_members(aug, self.x_train[None], self.wl, [torch.Generator().manual_seed(0)],
@@ -794,7 +294,7 @@ class _Trainer:
                 continue
             g = sl.stop - sl.start
             gens = [gen for gen in self.aug_gens[sl] for _ in sizes]
-            out = _apply_rows(aug, xa[sl].reshape(-1, b), self.wl, gens, sizes * g, rows[sl].reshape(-1))
+            out = augment.apply_rows(aug, xa[sl].reshape(-1, b), self.wl, gens, sizes * g, rows[sl].reshape(-1))
             xa[sl] = out.view(g, -1, b)
         return xa
 
@@ -869,6 +369,7 @@ class _Trainer:
                     out = self.step(perms[:, a:b], None if xa is None else xa[:, a - lo:b - lo])
                     sums += torch.stack(out)
             means = (sums / n_batches).cpu().numpy()
+            self._check_finite(means[0], epoch)
             for k, v in zip(("loss", "mse", "contrastive"), means):
                 self.history[k].append(v)
             if has_val:
@@ -914,6 +415,19 @@ class _Trainer:
         elif not has_val:
             self.best_epoch[:] = epoch
 
+    def _check_finite(self, losses: np.ndarray, epoch: int) -> None:
+        """Stop on the first member (internal order) whose mean training loss is NaN or infinite."""
+        bad = ~np.isfinite(losses) & (self.stopped_at == 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            cfg, seed = self.members[i]
+            others = int(bad.sum()) - 1
+            raise FloatingPointError(
+                f"training diverged: member {cfg.label!r} (seed {seed}; alpha={cfg.alpha:g}, r={cfg.r:g}, "
+                f"tau={cfg.tau:g}, loss={cfg.loss!r}) has {'a NaN' if np.isnan(losses[i]) else 'an infinite'} "
+                f"training loss in epoch {epoch}" + (f" ({others} other member(s) too)" if others else "")
+                + f"; lower lr (now {self.lr:g}) or alpha")
+
     def result(self, cfgs: list[Config], seeds: list, outputs: list[str], settings: dict) -> FitResult:
         inv = np.argsort(self.order)  # internal position of each user-order member
         hist = {}
@@ -941,70 +455,3 @@ class _Trainer:
             outputs=outputs, wavelength=self.wl.cpu().numpy(), model=model, scaling=self.scaling,
             epochs_trained=self.stopped_at[inv].copy(), best_epoch=self.best_epoch[inv].copy(),
             settings=settings, epoch_seconds=np.asarray(self.epoch_seconds))
-
-
-# -- linear baselines ------------------------------------------------------------------------------
-RIDGE_ALPHAS = tuple(10.0 ** k for k in range(-6, 4))
-PLS_COMPONENTS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)
-
-
-def fit_baselines(
-    data: Any,
-    target: Any = None,
-    wavelength: Any = None,
-    *,
-    methods: Sequence[str] = ("ridge", "pls"),
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    split_seed: int = 0,
-    split: dict[str, Any] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Ridge and PLS regression (scikit-learn) on the same split as :func:`fit`.
-
-    Ridge: spectra standardised per band, ``alpha`` chosen from ``RIDGE_ALPHAS``; PLS
-    (``scale=True``): ``n_components`` from ``PLS_COMPONENTS`` (≤ bands, < training rows).
-    Each is chosen by validation R² (by training R² when there is no validation set),
-    fitted on the training rows only. Returns ``{method: {"params", "test_r2", "test_mae",
-    "test_mae_summed", "val_r2", …, "predictions" (N_test, s), "estimator"}}``, metrics as in
-    :func:`fit`; ``estimator`` is the fitted scikit-learn model (``.predict(x)``, x (N, B) float64).
-    """
-    from sklearn.cross_decomposition import PLSRegression
-    from sklearn.linear_model import Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    known = ("ridge", "pls")
-    if isinstance(methods, str) or any(m not in known for m in methods):
-        raise ValueError(f"methods must be a list drawn from {list(known)}; got {methods!r}")
-    x, y, _, _ = _load_data(data, target, wavelength)
-    parts = _resolve_split(x.shape[0], split, val_fraction, test_fraction, split_seed)
-    xn, yn = x.double().numpy(), y.double().numpy()
-    tr, va, te = parts["train"], parts["val"], parts["test"]
-    sel_x, sel_y = (xn[va], yn[va]) if va.size else (xn[tr], yn[tr])
-    out = {}
-    for method in methods:
-        if method == "ridge":
-            grid = [{"alpha": a} for a in RIDGE_ALPHAS]
-            build = lambda p: make_pipeline(StandardScaler(), Ridge(alpha=p["alpha"]))  # noqa: E731
-        else:
-            limit = min(x.shape[1], tr.size - 1)
-            grid = [{"n_components": k} for k in PLS_COMPONENTS if k <= limit] or [{"n_components": 1}]
-            build = lambda p: PLSRegression(n_components=p["n_components"], scale=True)  # noqa: E731
-        best = None
-        for params in grid:  # a small hyper-parameter search, not a loop over spectra
-            est = build(params).fit(xn[tr], yn[tr])
-            score = r2_score(sel_y, est.predict(sel_x).reshape(sel_y.shape))
-            if best is None or score > best[0]:
-                best = (score, params, est)
-        _, params, est = best
-        res: dict[str, Any] = {"method": method, "params": params, "estimator": est}
-        for part, rows in (("test", te), ("val", va)):
-            if rows.size:
-                pred = est.predict(xn[rows]).reshape(rows.size, -1)
-                res.update({f"{part}_{k}": float(v) for k, v in regression_metrics(yn[rows], pred).items()})
-                if part == "test":
-                    res["predictions"] = pred
-            else:
-                res.update({f"{part}_{k}": float("nan") for k in METRICS})
-        out[method] = res
-    return out

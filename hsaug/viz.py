@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 
 from . import augment
 from .augment.base import Augmentation
-from .spectra import _describe, as_spectra, check_wavelength
+from .spectra import as_spectra, check_wavelength, describe as _describe
 
 __all__ = [
     "ORIGINAL",
@@ -424,7 +424,7 @@ def _method_colors(methods: Sequence[str]) -> dict[str, str]:
 
 
 def _robustness_stats(result: Any, methods: Sequence[str] | None) -> tuple[Any, list[str]]:
-    from .experiments import robustness_summary
+    from .stats import robustness_summary
 
     table = robustness_summary(result)
     names = [str(m) for m in result["method"].values]

@@ -34,7 +34,7 @@ import xarray as xr
 
 from . import augment, viz
 from .augment.base import Augmentation, Param
-from .spectra import _describe, as_spectra, check_wavelength, sensor_grid
+from .spectra import as_spectra, check_wavelength, describe as _describe, sensor_grid
 
 __all__ = [
     "SOURCES",

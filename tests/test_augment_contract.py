@@ -95,3 +95,68 @@ def test_finite_over_the_whole_parameter_spec(name):
         assert torch.isfinite(out).all(), values
 
     check()
+
+
+# -- the base class's override points --------------------------------------------------------------
+@pytest.mark.parametrize("n", [0, -1, 2.5, True, "3", None])
+def test_sample_refuses_a_bad_count(n):
+    with pytest.raises(ValueError, match=r"n must be a positive whole number of spectra .*got"):
+        augment.get("shift").sample(n, torch.Generator())
+    with pytest.raises(ValueError, match=r"n must be a positive whole number"):
+        augment.get("scattering").sample(n, torch.Generator())  # overrides _sample, not the check
+
+
+def test_sample_accepts_numpy_and_torch_integers():
+    import numpy as np
+
+    assert augment.get("shift").sample(np.int64(3))["delta"].shape == (3,)
+    assert augment.get("shift").sample(torch.tensor(2))["delta"].shape == (2,)
+
+
+def test_extra_repr_is_appended_by_the_base():
+    s = repr(augment.get("scattering"))
+    assert s.startswith("Scattering(mu1=") and s.endswith("mu0=0.866, mu=0.866)")
+    assert repr(augment.get("nearest_neighbor")).endswith(", unfitted)")
+    assert repr(augment.get("shift")) == "Shift(delta=(-20.0, 20.0), edge='extrapolate')"
+
+
+# -- fault battery (issue #10): integer parameters and OneOf weights -----------------------------------
+@pytest.mark.parametrize("name, key", [("nearest_neighbor", "k"), ("band_permutation", "block"),
+                                       ("band_erasure", "width")])
+def test_integer_parameter_refuses_a_fraction_at_construction(name, key):
+    with pytest.raises(ValueError, match=rf"{name}: {key} counts whole .*give whole numbers in \[.*got 2.5"):
+        augment.get(name, **{key: 2.5})
+    with pytest.raises(ValueError, match=rf"{key} counts whole"):
+        augment.get(name, **{key: (2, 4.5)})
+    augment.get(name, **{key: 3})  # whole numbers, int or float, are fine
+    augment.get(name, **{key: (2.0, 4.0)})
+
+
+def test_integer_parameter_refuses_a_fraction_in_apply(spectra, wavelength):
+    nn = augment.get("nearest_neighbor").fit(spectra)
+    with pytest.raises(ValueError, match=r"nearest_neighbor: parameter k must be a whole number in \[1, 20\]; got 2.5"):
+        nn.apply(spectra, wavelength, k=2.5)
+    perm = augment.get("band_permutation")
+    with pytest.raises(ValueError, match=r"parameter block must be a whole number in \[1, 256\] bands; got 2.5"):
+        perm.apply(spectra, wavelength, block=torch.full((spectra.shape[0],), 2.5), share=1.0)
+    torch.testing.assert_close(nn.apply(spectra, wavelength, k=1), spectra)
+
+
+@pytest.mark.parametrize("weights, match", [
+    ([1.0, float("inf")], r"got inf"),
+    ([1.0, -1.0], r"got -1.0"),
+    ([float("nan"), 1.0], r"got nan"),
+    ([0.0, 0.0], r"got all zero"),
+    ([1.0], r"one per augmentation"),
+    (["a", 1.0], r"got \['a', 1.0\]"),
+])
+def test_oneof_weights_refused_at_construction(weights, match):
+    members = [augment.get("shift"), augment.get("flip")]
+    with pytest.raises(ValueError, match=r"OneOf weights must be 2 finite non-negative numbers, not all zero.*" + match):
+        augment.OneOf(members, weights=weights)
+
+
+def test_oneof_weights_normalised():
+    one = augment.OneOf([augment.get("shift"), augment.get("flip")], weights=[1, 3])
+    assert one.weights.tolist() == [0.25, 0.75]
+    assert augment.OneOf([augment.get("shift"), augment.get("flip")]).weights.tolist() == [0.5, 0.5]

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from hsaug import experiments, report, synthetic, training
+from hsaug.experiments import runner
+from hsaug.config import TrainSettings
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +21,20 @@ def scene():
     return synthetic.make_scene("paper", n_rows=12, n_cols=12, seed=0)
 
 
-TINY = dict(epochs=2, batch_size=16, progress=False)
+TINY = dict(progress=False)
+
+
+def tiny(seeds, **kw):
+    """Tiny training settings: ``seeds`` seeds, 2 epochs of batches of 16."""
+    return TrainSettings(seeds=seeds, **{"epochs": 2, "batch_size": 16, **kw})
 
 
 def test_comparison_rows_match_fit_and_baselines(scene, tmp_path):
-    res = experiments.compare_augmentations(scene, ["shift", "flip"], seeds=2, results_dir=tmp_path, **TINY)
+    res = experiments.compare_augmentations(scene, ["shift", "flip"], settings=tiny(2), results_dir=tmp_path, **TINY)
     names = [r["name"] for r in res["rows"]]
     assert names == ["baseline", "shift", "flip", "ridge", "pls"]
     # the same members trained directly give the same numbers
-    direct = training.fit(scene, configs=[training.Config(augmentation="flip")], seeds=[0, 1], epochs=2,
-                          batch_size=16, progress=False)
+    direct = training.fit(scene, configs=[training.Config(augmentation="flip")], settings=tiny([0, 1]), progress=False)
     np.testing.assert_allclose(res["rows"][2]["r2_mean"], direct.metrics["test_r2"].mean(), rtol=1e-6)
     assert res["rows"][1]["n_runs"] == 2 and len(res["rows"][1]["runs"]) == 2
     text = report.markdown({"target": "table1", **res})
@@ -37,20 +43,20 @@ def test_comparison_rows_match_fit_and_baselines(scene, tmp_path):
 
 def test_unknown_augmentation_fails_before_training(scene):
     with pytest.raises(ValueError, match="unknown augmentation"):
-        experiments.compare_augmentations(scene, ["shift", "rotate"], seeds=1, **TINY)
+        experiments.compare_augmentations(scene, ["shift", "rotate"], settings=tiny(1), **TINY)
     with pytest.raises(ValueError, match="unknown training setting"):
-        experiments.compare_augmentations(scene, ["shift"], seeds=1, epoch=3)
+        TrainSettings.build(tiny(1), epoch=3)
 
 
 def test_rerun_trains_nothing(scene, tmp_path, monkeypatch):
-    first = experiments.compare_augmentations(scene, ["shift"], seeds=2, results_dir=tmp_path, **TINY)
+    first = experiments.compare_augmentations(scene, ["shift"], settings=tiny(2), results_dir=tmp_path, **TINY)
     calls = []
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
-    again = experiments.compare_augmentations(scene, ["shift"], seeds=2, results_dir=tmp_path, **TINY)
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
+    again = experiments.compare_augmentations(scene, ["shift"], settings=tiny(2), results_dir=tmp_path, **TINY)
     assert calls == [] and again["rows"] == first["rows"]
     # a different setting is a different run
-    experiments.compare_augmentations(scene, ["shift"], seeds=2, results_dir=tmp_path, baselines=(),
-                                      **{**TINY, "epochs": 1})
+    experiments.compare_augmentations(scene, ["shift"], settings=tiny(2, epochs=1), results_dir=tmp_path,
+                                      baselines=(), **TINY)
     assert len(calls) == 1
 
 
@@ -60,12 +66,13 @@ def test_killed_run_resumes_without_losing_finished_work(tmp_path, monkeypatch):
     script = textwrap.dedent(f"""
         import time
         from hsaug import experiments, synthetic
+        from hsaug.config import TrainSettings
         scene = synthetic.make_scene("paper", n_rows=12, n_cols=12, seed=0)
         def slow(runs):
             time.sleep(60)  # the parent kills us here, after the first ensemble was stored
-        experiments.compare_augmentations(scene, ["shift", "flip", "elastic"], seeds=2, baselines=(),
-            members_per_fit=2, on_fit=slow, results_dir={str(tmp_path)!r}, epochs=2, batch_size=16,
-            progress=False)
+        experiments.compare_augmentations(scene, ["shift", "flip", "elastic"], baselines=(),
+            members_per_fit=2, on_fit=slow, results_dir={str(tmp_path)!r},
+            settings=TrainSettings(seeds=2, epochs=2, batch_size=16), progress=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     folder = tmp_path / "compare"
@@ -88,9 +95,9 @@ def test_killed_run_resumes_without_losing_finished_work(tmp_path, monkeypatch):
         trained.append(result.n_members)
         return result
 
-    monkeypatch.setattr(experiments, "fit", counting_fit)
+    monkeypatch.setattr(runner, "fit", counting_fit)
     scene = synthetic.make_scene("paper", n_rows=12, n_cols=12, seed=0)
-    res = experiments.compare_augmentations(scene, ["shift", "flip", "elastic"], seeds=2, baselines=(),
+    res = experiments.compare_augmentations(scene, ["shift", "flip", "elastic"], settings=tiny(2), baselines=(),
                                             members_per_fit=2, results_dir=tmp_path, **TINY)
     assert sum(trained) == 8 - 2  # 4 configurations x 2 seeds, 2 were finished
     for name, text in stored.items():  # finished results untouched
@@ -99,7 +106,7 @@ def test_killed_run_resumes_without_losing_finished_work(tmp_path, monkeypatch):
 
 
 def test_greedy_adds_one_augmentation_per_step(scene, tmp_path):
-    g = experiments.greedy_combination(scene, ["shift", "flip", "elastic"], start="shift", max_size=3, seeds=1,
+    g = experiments.greedy_combination(scene, ["shift", "flip", "elastic"], start="shift", max_size=3, settings=tiny(1),
                                        results_dir=tmp_path, **TINY)
     sizes = [len(r["augmentations"]) for r in g["rows"]]
     assert sizes == [1, 2, 3] and g["rows"][0]["augmentations"] == ["shift"]
@@ -110,18 +117,18 @@ def test_greedy_adds_one_augmentation_per_step(scene, tmp_path):
     assert g["rows"][1]["r2_mean"] == max(s["r2_mean"] for s in g["steps"][0])
     json.dumps(g)
     with pytest.raises(ValueError, match="start must be one of"):
-        experiments.greedy_combination(scene, ["shift"], start="flip", seeds=1, **TINY)
+        experiments.greedy_combination(scene, ["shift"], start="flip", settings=tiny(1), **TINY)
 
 
 def test_error_distribution_shapes_and_consistency(scene):
-    e = experiments.error_distribution(scene, "shift", seeds=2, **TINY)
+    e = experiments.error_distribution(scene, "shift", settings=tiny(2), **TINY)
     assert e["error"].dims == ("method", "seed", "test_sample", "output")
     assert e.sizes["method"] == 2 and e.sizes["seed"] == 2
     np.testing.assert_allclose(e["mean_abs_error"].values, np.abs(e["error"].values).mean((1, 2)))
 
 
 def test_sweep_grid_shares_the_baseline_row(scene):
-    s = experiments.sweep(scene, "shift", alphas=(0.0, 0.1), rs=(0.03, 0.3), seeds=2, **TINY)
+    s = experiments.sweep(scene, "shift", alphas=(0.0, 0.1), rs=(0.03, 0.3), settings=tiny(2), **TINY)
     assert s["r2_mean"].shape == (2, 2)
     # alpha = 0 does not use r: the same runs fill the row
     assert s["r2_mean"].values[0, 0] == s["r2_mean"].values[0, 1]

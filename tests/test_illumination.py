@@ -150,3 +150,18 @@ def test_illumination_checks():
     ill = il.Illumination([1.0, 2.0], caller, [0.0, 0.0])
     caller[0] = 5.0  # a copy was taken
     assert ill.e_sun[0] == 1.0
+
+
+def test_clear_sky_settings_are_param_specs():
+    import inspect
+
+    from hsaug.params import Param
+
+    assert all(isinstance(p, Param) for p in il.CLEAR_SKY_PARAMS)
+    assert il.CLEAR_SKY_LIMITS == {p.name: (p.low, p.high, p.unit) for p in il.CLEAR_SKY_PARAMS}
+    for fn in (il.clear_sky_illumination, il.clear_sky):
+        defaults = {k: v.default for k, v in inspect.signature(fn).parameters.items() if k in il.CLEAR_SKY_LIMITS}
+        assert defaults == {p.name: p.default for p in il.CLEAR_SKY_PARAMS}
+    # the spec's check is the one the functions use: same message
+    with pytest.raises(ValueError, match=r"zenith must lie in \[0, 85\] deg; got 90"):
+        il.CLEAR_SKY_PARAMS[0].check(90)

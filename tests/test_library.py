@@ -145,7 +145,8 @@ def test_envi_round_trip_micrometres(tmp_path):
 def test_envi_units_inferred_or_given(tmp_path):
     data = np.full((2, 4), 0.5)
     hdr, _ = _write(tmp_path, data, {"wavelength": [0.5, 1.0, 1.5, 2.0]}, "noinfo")
-    np.testing.assert_allclose(lib.load_envi_library(hdr)["wavelength"].values, [500, 1000, 1500, 2000])
+    with pytest.warns(UserWarning, match="noinfo.hdr: wavelengths 0.5-2 declare no unit .* micrometres"):
+        np.testing.assert_allclose(lib.load_envi_library(hdr)["wavelength"].values, [500, 1000, 1500, 2000])
     hdr, _ = _write(tmp_path, data, {"wavelength": [500, 1000, 1500, 2000]}, "nmvals")
     np.testing.assert_allclose(lib.load_envi_library(hdr)["wavelength"].values, [500, 1000, 1500, 2000])
     hdr, _ = _write(tmp_path, data, {"wavelength": [50, 60, 70, 80], "wavelength units": "Micrometers"}, "given")

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from hsaug import augment, experiments, nuisances, synthetic, training
-from hsaug.training import Config
+from hsaug import augment, experiments, nuisances, splits, stats, synthetic, training
+from hsaug.experiments import runner
+from hsaug.config import Config, TrainSettings
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -17,7 +18,12 @@ def scene():
     return synthetic.make_scene("paper", n_rows=15, n_cols=15, seed=0)
 
 
-TINY = dict(epochs=2, batch_size=16, progress=False)
+TINY = dict(progress=False)
+
+
+def tiny(seeds, **kw):
+    """Tiny training settings: ``seeds`` seeds, 2 epochs of batches of 16."""
+    return TrainSettings(seeds=seeds, **{"epochs": 2, "batch_size": 16, **kw})
 METHODS = [Config.baseline("mlp"), Config("shift", alpha=0.0, mse_on_views=True, name="mlp + aug"),
            Config("shift", name="ball")]
 
@@ -93,28 +99,28 @@ def test_requirements_and_bad_input(scene):
 
 # -- the protocol --------------------------------------------------------------------------------
 def test_splits_are_nested_and_never_touch_test_or_validation_rows():
-    splits = experiments.robustness_splits(1000, [50, 200, None], split_seed=3)
-    assert list(splits) == [50, 200, 800]
-    test, val = set(splits[800]["test"]), set(splits[800]["val"])
+    parts = splits.robustness_splits(1000, [50, 200, None], split_seed=3)
+    assert list(parts) == [50, 200, 800]
+    test, val = set(parts[800]["test"]), set(parts[800]["val"])
     previous: set = set()
-    for size, part in splits.items():
+    for size, part in parts.items():
         train = set(part["train"])
         assert len(train) == size and not train & test and not train & val and previous <= train
         assert set(part["test"]) == test and set(part["val"]) == val
         previous = train
     with pytest.raises(ValueError, match="train_sizes must be from 1 to the 800"):
-        experiments.robustness_splits(1000, [900])
+        splits.robustness_splits(1000, [900])
 
 
 def test_protocol_trains_only_on_training_rows_and_zero_strength_is_the_clean_score(scene, tmp_path,
                                                                                    monkeypatch):
     seen = []
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: seen.append(k["split"]) or training.fit(*a, **k))
-    res = experiments.robustness(scene, methods=METHODS, train_sizes=(40, None), seeds=2, results_dir=tmp_path,
-                                 strengths={"noise": (0.0, 0.1), "calibration_shift": (0.0, 10.0)}, **TINY)
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: seen.append(k["settings"].split) or training.fit(*a, **k))
+    res = experiments.robustness(scene, methods=METHODS, train_sizes=(40, None), settings=tiny(2),
+                                 results_dir=tmp_path, strengths={"noise": (0.0, 0.1), "calibration_shift": (0.0, 10.0)}, **TINY)
     assert list(res["method"].values) == ["mlp", "mlp + aug", "ball", "ridge", "pls"]
     assert list(res["train_size"].values) == [40, 181] and res.sizes["seed"] == 2
-    test = set(experiments.robustness_splits(225, [None])[181]["test"])
+    test = set(splits.robustness_splits(225, [None])[181]["test"])
     assert len(seen) == 2 and all(not set(s["train"]) & test for s in seen)
     assert sorted(len(s["train"]) for s in seen) == [40, 181]
     r2 = res["r2"].values
@@ -135,7 +141,8 @@ def test_protocol_trains_only_on_training_rows_and_zero_strength_is_the_clean_sc
 
 
 def test_protocol_resumes_after_an_interruption_without_recomputing(scene, tmp_path, monkeypatch):
-    kw = dict(methods=METHODS, train_sizes=(40, None), seeds=[0, 1], nuisances=["noise"], members_per_fit=2, **TINY)
+    kw = dict(methods=METHODS, train_sizes=(40, None), settings=tiny([0, 1]), nuisances=["noise"], members_per_fit=2,
+              **TINY)
     calls = []
 
     def interrupted(*a, **k):
@@ -144,14 +151,14 @@ def test_protocol_resumes_after_an_interruption_without_recomputing(scene, tmp_p
         calls.append(k)
         return training.fit(*a, **k)
 
-    monkeypatch.setattr(experiments, "fit", interrupted)
+    monkeypatch.setattr(runner, "fit", interrupted)
     with pytest.raises(KeyboardInterrupt):
         experiments.robustness(scene, results_dir=tmp_path, **kw)
     assert len(list((tmp_path / "robustness").glob("*.json"))) == 4  # two ensembles of two members kept
     calls.clear()
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: calls.append(k) or training.fit(*a, **k))
     resumed = experiments.robustness(scene, results_dir=tmp_path, **kw)
-    members = sum(len(c["configs"]) * len(c["seeds"]) for c in calls)
+    members = sum(len(c["configs"]) * len(c["settings"].seeds) for c in calls)
     assert members == 3 * 2 * 2 - 4  # only what was missing
     fresh = experiments.robustness(scene, results_dir=tmp_path / "fresh", **kw)
     np.testing.assert_array_equal(resumed["r2"].values, fresh["r2"].values)
@@ -162,7 +169,7 @@ def test_protocol_resumes_after_an_interruption_without_recomputing(scene, tmp_p
 
 def test_unsupported_nuisances_are_skipped_with_the_reason(scene):
     absorb = scene.assign_attrs(quantity="absorbance").drop_vars("endmembers")
-    res = experiments.robustness(absorb, methods=METHODS[:1], linear=(), train_sizes=(None, 5000), seeds=1,
+    res = experiments.robustness(absorb, methods=METHODS[:1], linear=(), train_sizes=(None, 5000), settings=tiny(1),
                                  strengths={"noise": (0.0, 0.05)}, **TINY)
     skipped = json.loads(res.attrs["skipped"])
     needing = {n for n in nuisances.names() if nuisances.get(n).needs}  # reflectance or a scene
@@ -221,7 +228,7 @@ def test_summary_and_paired_effects_by_hand():
 def test_figures_draw_one_curve_per_method_and_panel_per_nuisance(scene):
     from hsaug import viz
 
-    res = experiments.robustness(scene, methods=METHODS[:2], train_sizes=(40, None), seeds=2,
+    res = experiments.robustness(scene, methods=METHODS[:2], train_sizes=(40, None), settings=tiny(2),
                                  nuisances=["noise", "calibration_shift"], **TINY)
     fig = viz.robustness_figure(res)
     assert len(fig.data) == 4 * 2  # 4 methods (2 MLPs, ridge, PLS) x 2 nuisances
@@ -238,7 +245,7 @@ def test_figures_draw_one_curve_per_method_and_panel_per_nuisance(scene):
 
 def test_identical_scores_have_an_interval_of_exactly_zero():
     same = np.full((1, 5), 0.1 + 0.2)  # float noise in the mean must not give a 1e-17 "interval"
-    assert experiments._t_half_width(same, 0.95)[0] == 0.0
+    assert stats.t_half_width(same, 0.95)[0] == 0.0
 
 
 def test_main_methods_keep_one_point_of_the_alpha_r_grid():

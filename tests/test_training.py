@@ -11,19 +11,12 @@ from sklearn.metrics import r2_score as sk_r2
 
 from hsaug import augment
 from hsaug.spectra import make_dataset, sensor_grid
-from hsaug.training import (
-    HISTORY_KEYS,
-    Config,
-    augment_members,
-    fit,
-    fit_baselines,
-    mae,
-    mae_summed,
-    member_generators,
-    r2_score,
-    save_result,
-    split_indices,
-)
+from hsaug.baselines import fit_baselines
+from hsaug.config import Config
+from hsaug.metrics import mae, mae_summed, r2_score
+from hsaug.results import HISTORY_KEYS, save_result
+from hsaug.splits import member_generators, split_indices
+from hsaug.training import augment_members, fit
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

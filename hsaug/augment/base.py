@@ -4,8 +4,15 @@ One small base class with two override points, in the spirit of torchvision v2:
 
 * ``_apply(x, wavelength, params, index)`` — the deterministic transform, batched over
   ``x`` (N, B) with ``params`` a dict of per-sample tensors (N,);
-* ``sample(n, generator, wavelength)`` — draws per-sample parameters (only override when
-  the draw is not uniform over the configured range).
+* ``_sample(n, generator, wavelength)`` — draws per-sample parameters (only override when
+  the draw is not uniform over the configured range). The public ``sample`` checks its
+  arguments and calls it; subclasses never override ``sample``, ``apply`` or ``__call__``.
+
+Two more hooks, both optional: ``extra_repr()`` adds instance settings to ``repr``, and
+``fit(reference)`` stores a reference set (the training spectra) for augmentations that
+declare ``needs_reference = True`` (nearest neighbour); for the rest it does nothing.
+Per-member drawing for batched ensembles (:meth:`Augmentation.apply_members`) is written
+here and in :mod:`hsaug.augment.compose`, once.
 
 Parameter specs (:class:`Param`) are the single source for sliders, validation and random
 ranges. Every augmentation is the identity at its spec defaults (its neutral setting).
@@ -16,67 +23,30 @@ so a draw can be replayed exactly with ``apply(x, wavelength, **aug.last_params)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import operator
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
 
-from ..spectra import _describe, as_spectra, check_wavelength
+from ..params import Option, Param, uniform
+from ..spectra import as_spectra, check_wavelength, describe as _describe
 
-__all__ = ["Param", "Option", "Augmentation", "Params"]
+__all__ = ["Param", "Option", "Augmentation", "Params", "uniform", "check_count"]
 
 Params = dict[str, torch.Tensor]
 
 
-@dataclass(frozen=True)
-class Param:
-    """A numeric parameter: accepted interval, neutral default, unit and random range.
-
-    ``low``/``high`` bound what ``apply`` accepts (and the slider); ``default`` is the
-    neutral value at which the augmentation is the identity; ``sample_range`` is the
-    default interval ``sample`` draws from (configurable per instance). ``position``
-    marks a wavelength position [nm] whose random range is narrowed to the data's grid.
-    """
-
-    name: str
-    low: float
-    high: float
-    default: float
-    unit: str = ""
-    doc: str = ""
-    label: str = ""
-    integer: bool = False
-    sample_range: tuple[float, float] | None = None
-    position: bool = False
-    step: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.low <= self.default <= self.high:
-            raise ValueError(f"Param {self.name}: default {self.default} outside [{self.low}, {self.high}]")
-
-    @property
-    def display(self) -> str:
-        """Slider label with unit, e.g. ``Δ [nm]``."""
-        text = self.label or self.name
-        return f"{text} [{self.unit}]" if self.unit else text
-
-    @property
-    def slider_step(self) -> float:
-        if self.step is not None:
-            return self.step
-        if self.integer:
-            return 1.0
-        return (self.high - self.low) / 200.0
-
-
-@dataclass(frozen=True)
-class Option:
-    """A categorical setting fixed per instance (e.g. the edge rule of a shift)."""
-
-    name: str
-    choices: tuple[Any, ...]
-    default: Any
-    doc: str = ""
+def check_count(n: Any, name: str = "n") -> int:
+    """``n`` as an int if it is a whole number >= 1 (int, numpy or 0-d torch integer), else
+    ValueError naming ``name``, the value and what is accepted."""
+    try:
+        value = None if isinstance(n, bool) else operator.index(n)
+    except TypeError:
+        value = None
+    if value is None or value < 1:
+        raise ValueError(f"{name} must be a positive whole number of spectra (1, 2, ...); got {n!r}")
+    return value
 
 
 class Augmentation:
@@ -84,17 +54,42 @@ class Augmentation:
 
     Construct with ``Aug(**config)``: for a parameter name, a ``(low, high)`` random range
     or a single value to always use; for an option name, one of its choices.
+
+    Declared attributes (class level):
+
+    * ``needs_reference`` — ``apply`` uses a reference set given by :meth:`fit` (the
+      training spectra) and each spectrum's row ``index`` in it;
+    * ``merge_draws`` — drawing n + m values at once from one generator gives the same
+      numbers as drawing n, then m (true of the base uniform draw); per-member drawing then
+      draws consecutive blocks of one generator in one call. A subclass that overrides
+      ``_sample`` is taken to be False unless it says otherwise.
+
+    ``needs_wavelength`` (per instance) is True when a parameter is a wavelength position,
+    whose random range is narrowed to the data's grid.
     """
 
     name: ClassVar[str] = ""
     param_specs: ClassVar[tuple[Param, ...]] = ()
     options: ClassVar[tuple[Option, ...]] = ()
+    needs_reference: ClassVar[bool] = False
+    merge_draws: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_sample" in cls.__dict__ and "merge_draws" not in cls.__dict__:
+            cls.merge_draws = False
 
     def __init__(self, **config: Any) -> None:
         self.last_params: Params | None = None
         self.option_values: dict[str, Any] = {o.name: o.default for o in self.options}
         self.ranges: dict[str, tuple[float, float]] = {}
         self._configure(config)
+        self.needs_wavelength: bool = any(p.position for p in self.params)
+
+    def fit(self, reference: Any) -> Augmentation:
+        """Store what the augmentation needs from a reference set (R, B) of spectra; returns
+        ``self``. Does nothing unless the augmentation declares ``needs_reference``."""
+        return self
 
     # -- configuration -------------------------------------------------------------
     def _configure(self, config: dict[str, Any]) -> None:
@@ -119,16 +114,27 @@ class Augmentation:
                 self.ranges[p.name] = p.sample_range if p.sample_range is not None else (p.low, p.high)
 
     def _check_range(self, spec: Param, value: Any) -> tuple[float, float]:
+        interval = f"[{spec.low:g}, {spec.high:g}] {spec.unit}".rstrip()
         if isinstance(value, (tuple, list)):
             if len(value) != 2:
                 raise ValueError(f"{self.name}: range for {spec.name!r} must be (low, high); got {value!r}")
-            lo, hi = float(value[0]), float(value[1])
+            ends = value
         else:
-            lo = hi = float(value)
+            ends = (value, value)
+        try:
+            lo, hi = float(ends[0]), float(ends[1])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{self.name}: {spec.name} must be a number or a (low, high) range in {interval}; got {value!r}"
+            ) from None
         if not (spec.low <= lo <= hi <= spec.high):
             raise ValueError(
-                f"{self.name}: {spec.name} range must lie within [{spec.low:g}, {spec.high:g}] "
-                f"{spec.unit} with low <= high; got {value!r}"
+                f"{self.name}: {spec.name} range must lie within {interval} with low <= high; got {value!r}"
+            )
+        if spec.integer and (lo != math.floor(lo) or hi != math.floor(hi)):
+            raise ValueError(
+                f"{self.name}: {spec.name} counts whole {spec.unit or 'units'}: give whole numbers in {interval} "
+                f"(e.g. {math.floor(lo):g} or {math.ceil(hi):g}); got {value!r}"
             )
         return lo, hi
 
@@ -147,10 +153,15 @@ class Augmentation:
         """The parameter values at which this augmentation is the identity."""
         return {p.name: p.default for p in self.params}
 
+    def extra_repr(self) -> str:
+        """Instance settings beyond ranges and options for ``repr`` (override; "" by default)."""
+        return ""
+
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.option_values.items())
         rng = ", ".join(f"{k}={v}" for k, v in self.ranges.items())
-        return f"{type(self).__name__}({', '.join(s for s in (rng, opts) if s)})"
+        parts = (rng, opts, self.extra_repr())
+        return f"{type(self).__name__}({', '.join(s for s in parts if s)})"
 
     # -- parameters ----------------------------------------------------------------
     def sample(
@@ -161,17 +172,22 @@ class Augmentation:
     ) -> Params:
         """Draw per-sample parameters: a dict of (n,) float32 CPU tensors.
 
-        Uniform over each configured range (integers uniform over whole values). Draws
-        use only ``generator`` (a CPU ``torch.Generator``), so the same seed gives the
-        same numbers on any device. Position parameters are drawn inside ``wavelength``'s
-        range when it is given.
+        ``n`` spectra (a whole number >= 1), ``generator`` a CPU ``torch.Generator`` (the
+        only source of randomness, so the same seed gives the same numbers on any device),
+        ``wavelength`` (B,) [nm] the data's grid, for augmentations whose draw depends on it
+        (position parameters are drawn inside its range). Checks the arguments and calls
+        :meth:`_sample`.
         """
-        if n < 1:
-            raise ValueError(f"n must be a positive number of spectra; got {n}")
+        n = check_count(n)
+        wl = None if wavelength is None else check_wavelength(wavelength)
+        return self._sample(n, generator, wl)
+
+    def _sample(self, n: int, generator: torch.Generator | None, wavelength: torch.Tensor | None) -> Params:
+        """The draw (override point): uniform over each configured range (integers uniform
+        over whole values); ``wavelength`` is a checked (B,) tensor or None."""
         wl_range = None
         if wavelength is not None:
-            wl = check_wavelength(wavelength)
-            wl_range = (float(wl[0]), float(wl[-1]))
+            wl_range = (float(wavelength[0]), float(wavelength[-1]))
         out: Params = {}
         for p in self.params:
             lo, hi = self.ranges[p.name]
@@ -214,7 +230,24 @@ class Augmentation:
                 f"{self.name}: parameter {p.name} must lie in [{p.low:g}, {p.high:g}] {p.unit}".rstrip()
                 + f"; got {bad:g}"
             )
+        whole = self._integer_rows()
+        if whole is not None:
+            ints = stacked[whole]
+            frac = ints != ints.floor()
+            if bool(frac.any()):
+                row = int(frac.any(dim=1).nonzero()[0])
+                p = self.params[int(whole[row])]
+                bad = ints[row][frac[row]][0].item()
+                raise ValueError(
+                    f"{self.name}: parameter {p.name} must be a whole number in [{p.low:g}, {p.high:g}] "
+                    f"{p.unit}".rstrip() + f"; got {bad:g}"
+                )
         return dict(zip(specs, stacked.to(device).unbind(0)))
+
+    def _integer_rows(self) -> torch.Tensor | None:
+        """Rows of the integer specs in :attr:`params` (None if there are none)."""
+        rows = [i for i, p in enumerate(self.params) if p.integer]
+        return torch.tensor(rows) if rows else None
 
     def _bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(P, 1) lower and upper bounds of the specs, with a relative tolerance of 1e-6."""
@@ -276,18 +309,45 @@ class Augmentation:
         self.last_params = params
         return self.apply(x, wavelength, index=index, validate=False, **params)
 
+    def apply_members(
+        self,
+        x: torch.Tensor,
+        wavelength: torch.Tensor,
+        generators: Sequence[torch.Generator | None],
+        counts: Sequence[int],
+        index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Augment rows that belong to several ensemble members, each drawing from its own
+        generator: ``x`` (R, B) holds consecutive blocks, ``counts[g]`` rows for member g,
+        whose parameters come from ``generators[g]`` alone, in the order the member's own
+        call ``self(x_g, wavelength, generators[g])`` would draw them. The transform runs once
+        on all R rows. ``x`` and ``wavelength`` must be checked tensors (no validation here);
+        ``index`` (R,) gives each row's place in the reference set. ``last_params`` keeps the
+        (R,) parameters.
+        """
+        wl_arg = wavelength if self.needs_wavelength else None
+        gens, counts = list(generators), list(counts)
+        if self.merge_draws:  # i.i.d. draws: consecutive blocks of one generator draw at once
+            gens, counts = _merge_blocks(gens, counts)
+        drawn = [self._sample(c, g, wl_arg) for g, c in zip(gens, counts) if c > 0]
+        params = {k: torch.cat([d[k] for d in drawn]) for k in drawn[0]}
+        self.last_params = params
+        return self.apply(x, wavelength, index=index, validate=False, **params)
+
     def _apply(
         self, x: torch.Tensor, wavelength: torch.Tensor, params: Params, index: torch.Tensor | None
     ) -> torch.Tensor:
         raise NotImplementedError
 
 
-def uniform(
-    n: int, low: float, high: float, generator: torch.Generator | None = None, *, integer: bool = False
-) -> torch.Tensor:
-    """(n,) float32 CPU draws uniform in [low, high] (whole numbers when ``integer``)."""
-    if integer:
-        lo, hi = math.ceil(low), math.floor(high)
-        return torch.randint(lo, hi + 1, (n,), generator=generator).float()
-    u = torch.rand(n, generator=generator)
-    return (low + (high - low) * u).float()
+def _merge_blocks(gens: list, counts: list[int]) -> tuple[list, list[int]]:
+    """Join consecutive blocks drawn from the same generator object."""
+    out_g: list = []
+    out_c: list[int] = []
+    for g, c in zip(gens, counts):
+        if out_g and out_g[-1] is g:
+            out_c[-1] += c
+        else:
+            out_g.append(g)
+            out_c.append(c)
+    return out_g, out_c

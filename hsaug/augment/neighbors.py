@@ -59,6 +59,7 @@ class NearestNeighbor(Augmentation):
     """
 
     name = "nearest_neighbor"
+    needs_reference = True
     param_specs = (
         Param("k", 1.0, float(K_MAX), 1.0, integer=True, doc="spectra averaged, the spectrum itself included",
               sample_range=(5.0, 5.0)),
@@ -72,9 +73,8 @@ class NearestNeighbor(Augmentation):
         if reference is not None:
             self.fit(reference)
 
-    def __repr__(self) -> str:
-        fitted = "unfitted" if self.reference is None else f"reference={tuple(self.reference.shape)}"
-        return f"{super().__repr__()[:-1]}, {fitted})"
+    def extra_repr(self) -> str:
+        return "unfitted" if self.reference is None else f"reference={tuple(self.reference.shape)}"
 
     def fit(self, reference: Any) -> NearestNeighbor:
         """Store the reference spectra (R, B) — tensor, ndarray or DataArray — and each

@@ -137,13 +137,11 @@ class Scattering(Augmentation):
             _mu_param("mu2", self.mu, "new cosine of emergence (neutral: mu)", (COS_85, 1.0)),
         )
 
-    def __repr__(self) -> str:
-        return super().__repr__()[:-1] + f", mu0={self.mu0:.4g}, mu={self.mu:.4g})"
+    def extra_repr(self) -> str:
+        return f"mu0={self.mu0:.4g}, mu={self.mu:.4g}"
 
-    def sample(self, n: int, generator: torch.Generator | None = None, wavelength: Any | None = None) -> Params:
+    def _sample(self, n: int, generator: torch.Generator | None, wavelength: Any) -> Params:
         """Per-spectrum (n,) cosines, uniform in angle; μ2 = μ1 when ``draw="paired"``."""
-        if n < 1:
-            raise ValueError(f"n must be a positive number of spectra; got {n}")
         mu1 = uniform_angle(n, *self.ranges["mu1"], generator)
         if self.option_values["draw"] == "paired":
             return {"mu1": mu1, "mu2": mu1.clone()}
@@ -237,13 +235,11 @@ class Atmospheric(Augmentation):
         self._cache: dict[tuple[str, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
         super().__init__(**config)
 
-    def __repr__(self) -> str:
-        return super().__repr__()[:-1] + f", illumination={self.illumination.source!r})"
+    def extra_repr(self) -> str:
+        return f"illumination={self.illumination.source!r}"
 
-    def sample(self, n: int, generator: torch.Generator | None = None, wavelength: Any | None = None) -> Params:
+    def _sample(self, n: int, generator: torch.Generator | None, wavelength: Any) -> Params:
         """Per-spectrum (n,) cosines, each uniform in angle over its range."""
-        if n < 1:
-            raise ValueError(f"n must be a positive number of spectra; got {n}")
         return {p.name: uniform_angle(n, *self.ranges[p.name], generator) for p in self.params}
 
     def sun_to_sky(self, wavelength: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -102,7 +102,8 @@ class Elastic(Augmentation):
 
     ``n_kernels`` Gaussian kernels (N_G), each with amplitude ``A_i`` [nm] and centre
     ``lambda_i`` [nm], sharing the width ``sigma`` [nm]. Neutral: all A_i = 0. Edges are
-    reflected (as in the authors' code).
+    reflected (as in the authors' code). Amplitudes up to ±200 nm are accepted (the
+    ``"authors"`` range set draws ±105 nm); the default draw is ±10 nm.
     """
 
     name = "elastic"
@@ -120,7 +121,7 @@ class Elastic(Augmentation):
     def params(self) -> tuple[Param, ...]:
         k = self._n_kernels
         amps = tuple(
-            Param(f"A_{i}", -50.0, 50.0, 0.0, unit="nm", label=f"A_{i}", doc=f"amplitude of kernel {i}",
+            Param(f"A_{i}", -200.0, 200.0, 0.0, unit="nm", label=f"A_{i}", doc=f"amplitude of kernel {i}",
                   sample_range=(-10.0, 10.0), step=0.5)
             for i in range(1, k + 1)
         )
