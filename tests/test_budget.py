@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hsaug import synthetic
-from hsaug.budget import authors_split, budget_markdown, budget_study, paired
+from hsaug.experiments.budget import authors_split, budget_markdown, budget_study, paired
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

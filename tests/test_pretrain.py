@@ -6,7 +6,7 @@ import torch
 
 from hsaug import pretrain as P
 from hsaug import synthetic
-from hsaug.training import split_indices
+from hsaug.splits import split_indices
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -52,13 +52,10 @@ def few_labels(
 ) -> dict[str, Any]:
     """Test R² per (label count, method, seed); see the module docstring. Returns
     ``{"rows": [{"n_labels", "method", "seed", "val_r2", "test_r2"}], "seconds": {...}, "settings"}``."""
-    from .pretrain import finetune, linear_probe, pretrain
-    from .spectra import check_dataset
+    from ..pretrain import finetune, linear_probe, pretrain
+    from ..spectra import check_dataset
 
-    try:
-        from .baselines import fit_baselines
-    except ImportError:  # pragma: no cover - before the baselines got a module of their own
-        from .training import fit_baselines
+    from ..baselines import fit_baselines
 
     ds = check_dataset(dataset)
     bad = [m for m in methods if m not in FEW_LABEL_METHODS]

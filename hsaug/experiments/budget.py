@@ -70,14 +70,11 @@ def budget_study(
     Returns ``{"test_r2": array (sizes, checkpoints, configs, seeds), "val_r2": same,
     "sizes", "checkpoints", "configs", "seeds", "seconds": {size: s}, "settings"}``.
     """
-    from .folds import fit_members
-    from .spectra import check_dataset
+    from ..folds import fit_members
+    from ..spectra import check_dataset
 
-    try:
-        from .metrics import r2_score
-        from .splits import split_indices
-    except ImportError:  # pragma: no cover - before the training module was split
-        from .training import r2_score, split_indices
+    from ..metrics import r2_score
+    from ..splits import split_indices
 
     ds = check_dataset(dataset)
     cfgs = dict(BUDGET_CONFIGS if configs is None else configs)

@@ -52,7 +52,7 @@ PLS_COMPONENTS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
 PUBLISHED = ("MLR", "SVR", "RF", "CatBoost")
 TIE = 0.02  # |ΔR²| below this counts as a tie
 #: The published benchmark's R² (copied with its README from the project's shared reference folder).
-PUBLISHED_CSV = Path(__file__).resolve().parents[1] / "docs" / "data" / "limesoda-published-r2.csv"
+PUBLISHED_CSV = Path(__file__).resolve().parents[2] / "docs" / "data" / "limesoda-published-r2.csv"
 
 
 def _r2(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -62,8 +62,8 @@ def _r2(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def _prepare(name: str, step: float = 10.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
-    from .datasets import load_limesoda
-    from .spectra import resample
+    from ..datasets import load_limesoda
+    from ..spectra import resample
 
     ds = load_limesoda(name, target=None)
     wl = ds["wavelength"].values.astype(float)
@@ -114,7 +114,7 @@ def _linear(x: np.ndarray, y: np.ndarray, folds: np.ndarray, method: str) -> np.
 
 def _mlp_members(x, y, wl, folds, configs, *, epochs, device, aug, mse_on_views, batch_size=32):
     """Out-of-fold predictions (S, N) per target for MLP configurations chosen by inner CV."""
-    from .folds import fit_members
+    from ..folds import fit_members
 
     n_t = y.shape[1]
     outer = list(np.unique(folds))
@@ -160,7 +160,7 @@ def _pretrain_probe(x, y, wl, folds, *, epochs, device):
     """Out-of-fold predictions (S, N): SimCLR on each outer training part, ridge probe (λ by inner CV)."""
     import torch
 
-    from .pretrain import features, pretrain
+    from ..pretrain import features, pretrain
 
     outer = list(np.unique(folds))
     trains = [np.flatnonzero(folds != k) for k in outer]
@@ -211,7 +211,7 @@ def limesoda_table(
     "choices": {…}, "settings": {…}}``."""
     import torch
 
-    from .datasets import limesoda_names
+    from ..datasets import limesoda_names
 
     sets = list(limesoda_names() if sets is None else sets)
     unknown = [m for m in methods if m not in METHODS]

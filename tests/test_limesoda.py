@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hsaug import limesoda_table as lt
+from hsaug.experiments import limesoda as lt
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
