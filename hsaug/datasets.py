@@ -33,20 +33,16 @@ import torch
 import xarray as xr
 
 from .readers import (
+    FILE_FUNCTIONS,
     NOT_INVERTIBLE,
     QUANTITIES,
     DroppedRowsWarning,
     build_dataset,
     check_scale,
     norm_quantity,
-    read_csv,
-    read_dataset,
-    open_envi,
-    read_envi,
-    read_mat,
-    read_netcdf,
-    write_netcdf,
 )
+# the file readers, FILE_FUNCTIONS, re-exported (in __all__ below)
+from .readers import open_envi, read_csv, read_dataset, read_envi, read_mat, read_netcdf, write_netcdf  # noqa: F401
 
 __all__ = [
     "QUANTITIES",
@@ -64,13 +60,7 @@ __all__ = [
     "require_reflectance",
     "reflectance_transform",
     "convertible_to_reflectance",
-    "read_dataset",
-    "read_netcdf",
-    "write_netcdf",
-    "read_csv",
-    "read_envi",
-    "read_mat",
-    "open_envi",
+    *FILE_FUNCTIONS,  # the file readers of hsaug.readers, re-exported
 ]
 
 # ---------------------------------------------------------------------------------------

@@ -286,3 +286,18 @@ def test_truncated_envi_data_file_names_file_and_sizes(tmp_path):
     sdata.write_bytes(sdata.read_bytes()[:10])
     with pytest.raises(ValueError, match=r"lib.sli: truncated ENVI data file.* = 72 bytes, but the file has 10 bytes"):
         lib.load_envi_library(sli)
+
+
+def test_public_names_resolve_and_datasets_reexports_the_file_functions():
+    """hsaug.readers (a package of one module per idea) exposes every name in its __all__;
+    hsaug.datasets re-exports exactly the file functions, as the same objects."""
+    from hsaug import datasets as D
+
+    missing = [n for n in R.__all__ if not hasattr(R, n)]
+    assert not missing
+    assert set(R.FILE_FUNCTIONS) <= set(R.__all__) and set(R.FILE_FUNCTIONS) <= set(D.__all__)
+    for name in R.FILE_FUNCTIONS:
+        assert getattr(D, name) is getattr(R, name)
+        assert callable(getattr(R, name))
+    assert set(D.__all__) - set(R.FILE_FUNCTIONS) >= {"load_soil", "to_reflectance"}
+    assert not {n for n in D.__all__ if n.startswith("read_") or n == "write_netcdf"} - set(R.FILE_FUNCTIONS)
