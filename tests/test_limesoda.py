@@ -48,3 +48,10 @@ def test_a_tiny_table_runs():
     assert all(np.isfinite(row["ridge"]) and np.isfinite(row["pretrain"]) for row in r["rows"])
     with pytest.raises(ValueError, match="methods must be drawn"):
         lt.limesoda_table(["MG.44"], methods=("catboost",))
+
+
+def test_cli_accepts_the_limesoda_target_and_the_old_hard_preset():
+    from hsaug.cli import _parser
+
+    args = _parser().parse_args(["reproduce", "limesoda", "--quick", "--preset", "hard-v1"])
+    assert args.target == "limesoda" and args.preset == "hard-v1"
