@@ -153,7 +153,7 @@ def part_authors(args, out: Path, clock: Clock) -> None:
 def part_fair(args, out: Path, clock: Clock) -> None:
     from hsaug.config import TrainSettings
     from hsaug.experiments.budget import authors_split
-    from hsaug.experiments.fair import fair_comparison, fair_greedy
+    from hsaug.experiments.fair import fair_comparison, fair_greedy, fair_greedy_markdown, fair_table1_markdown
     from hsaug.synthetic import make_scene
 
     for preset in ("paper", "hard"):
@@ -170,16 +170,8 @@ def part_fair(args, out: Path, clock: Clock) -> None:
             res[f"table1-{ranges}"] = fair_comparison(ds, settings=settings, ranges=ranges, progress=False)
             dump(out, f"fair-{preset}", res)
         res["table3"] = fair_greedy(ds, comparison=res["table1-hsaug"], settings=settings, progress=False)
-        md = ["| Table 1 row | val R² (hsaug ranges) | test R² (hsaug ranges) | val R² (authors') | test R² (authors') |",
-              "|---|---|---|---|---|"]
-        for a, b in zip(res["table1-hsaug"]["rows"], res["table1-authors"]["rows"]):
-            md.append(f"| {a['name']} | {a['val_r2_mean']:.4f} | {a['r2_mean']:.4f} ± {a['r2_std']:.4f} | "
-                      f"{b['val_r2_mean']:.4f} | {b['r2_mean']:.4f} ± {b['r2_std']:.4f} |")
-        md += ["", "| step | augmentations (chosen on validation) | val R² | test R² | ΔR² (test) |", "|---|---|---|---|---|"]
-        for i, row in enumerate(res["table3"]["rows"], 1):
-            d = "–" if row["delta_r2"] is None else f"{row['delta_r2']:+.4f}"
-            md.append(f"| {i} | {' + '.join(row['augmentations'])} | {row['val_r2_mean']:.4f} | "
-                      f"{row['r2_mean']:.4f} ± {row['r2_std']:.4f} | {d} |")
+        md = [fair_table1_markdown({"hsaug": res["table1-hsaug"], "authors": res["table1-authors"]}), "",
+              fair_greedy_markdown(res["table3"])]
         dump(out, f"fair-{preset}", res, "\n".join(md))
 
 

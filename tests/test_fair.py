@@ -36,6 +36,9 @@ def test_greedy_and_best_single_choose_on_validation_only(data):
                                 progress=False)
     rows = [r for r in comp["rows"] if r["name"] != "baseline"]
     assert a["start"] == max(rows, key=lambda r: r["val_r2_mean"])["name"]
+    md = fair.fair_table1_markdown({"hsaug": comp})
+    assert md.splitlines()[2].startswith("| baseline |") and md.count("\n") == 5 and "| 0.55 |" in md
+    assert fair.fair_greedy_markdown(a).count("\n") == 3
 
 
 def test_select_on_validation_and_authors_ranges(data):

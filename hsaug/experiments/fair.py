@@ -28,7 +28,8 @@ from ..config import Config, TrainSettings
 from .protocols import PAPER_AUGMENTATIONS
 from .runner import protocol_inputs, run_configs
 
-__all__ = ["fair_comparison", "fair_best_single", "fair_greedy", "select_on_validation"]
+__all__ = ["fair_comparison", "fair_best_single", "fair_greedy", "select_on_validation", "fair_table1_markdown",
+           "fair_greedy_markdown"]
 
 
 def _row(name: str, runs: list[dict], **extra: Any) -> dict:
@@ -167,3 +168,52 @@ def select_on_validation(
     chosen = runs[best * k:(best + 1) * k]
     return {"chosen": configs[best], "val_r2": val, "test_r2_mean": float(np.mean([r["metrics"]["test_r2"] for r in chosen])),
             "test_r2": [r["metrics"]["test_r2"] for r in chosen], "selection": "validation R² (mean over seeds)"}
+
+
+def _paired(row: dict, base: dict) -> tuple[float, float]:
+    from ..stats import t_half_width
+
+    by_seed = {r["seed"]: r["r2"] for r in base["runs"]}
+    d = np.array([r["r2"] - by_seed[r["seed"]] for r in row["runs"] if r["seed"] in by_seed])
+    return float(d.mean()), float(t_half_width(d, 0.95)) if d.size > 1 else float("nan")
+
+
+def fair_table1_markdown(comparisons: dict[str, dict]) -> str:
+    """Table 1 from :func:`fair_comparison` results keyed by range set: validation R², test R²
+    and the paired test ΔR² against the baseline (± 95 % t over seeds), beside the paper's."""
+    from ..paper import TABLES
+
+    paper = {k: v[0] for k, v in TABLES["table1"]["rows"].items()}  # name -> R² mean
+    sets = list(comparisons)
+    head = ["method"] + [h for s in sets for h in (f"val R² ({s})", f"test R² ({s})", f"Δ test vs baseline ({s})")]
+    head.append("R² (paper)")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = {s: comparisons[s]["rows"] for s in sets}  # same configurations in the same order
+    if len({len(r) for r in rows.values()}) != 1:
+        raise ValueError("comparisons must hold the same rows (one comparison per range set)")
+    for i, first in enumerate(rows[sets[0]]):
+        name = first["name"]
+        cells = [name]
+        for s in sets:
+            row, base = rows[s][i], rows[s][0]
+            cells += [f"{row['val_r2_mean']:.4f}", f"{row['r2_mean']:.4f} ± {row['r2_std']:.4f}"]
+            if i == 0:
+                cells.append("–")
+            else:
+                m, h = _paired(row, base)
+                txt = f"{m:+.4f} ± {h:.4f}"
+                cells.append(f"**{txt}**" if abs(m) > h else txt)
+        ref = paper.get(name)
+        cells.append("–" if ref is None else f"{ref:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def fair_greedy_markdown(greedy: dict) -> str:
+    """Table 3/4 from :func:`fair_greedy`: each step chosen on validation, its test R² and ΔR²."""
+    lines = ["| step | augmentations (chosen on validation) | val R² | test R² | ΔR² (test) |", "|---|---|---|---|---|"]
+    for i, row in enumerate(greedy["rows"], 1):
+        d = "–" if row["delta_r2"] is None else f"{row['delta_r2']:+.4f}"
+        lines.append(f"| {i} | {' + '.join(row['augmentations'])} | {row['val_r2_mean']:.4f} | "
+                     f"{row['r2_mean']:.4f} ± {row['r2_std']:.4f} | {d} |")
+    return "\n".join(lines)
