@@ -24,11 +24,11 @@ pvlib: SPECTRL2 and ASTM G173). Copy them here first (pure Python + their data f
 few MB, into a folder that git ignores) and carry it:
 
     echo /.gpu_site/ >> .git/info/exclude
-    python benchmarks/science_gpu.py --prepare .gpu_site            # here, on the CPU machine
+    python benchmarks/science_gpu.py --prepare .gpu_site   # here, with the project environment's python
     # device: carry [".gpu_site"], timeout_s 560, command:
     PYTHONPATH=.gpu_site:. PYTHONUNBUFFERED=1 python3 benchmarks/science_gpu.py --device cuda --out $OUT --budget-s 480
 
-On a CPU only (to check it runs): ``python benchmarks/science_gpu.py --tiny --out /tmp/sci``.
+On a CPU only (to check it runs, ~1 min): ``python benchmarks/science_gpu.py --tiny --device cpu --out /tmp/sci``.
 """
 
 from __future__ import annotations
