@@ -194,11 +194,12 @@ def part_limesoda(args, out: Path, clock: Clock) -> None:
     names = sorted(names, key=lambda n: int(n.split(".")[1]))  # small sets first
     merged = {"rows": [], "seconds": {}, "choices": {}, "settings": None, "skipped": []}
     rate = None
+    own = Clock(min(args.limesoda_s, clock.left()))  # leave the rest of the budget to the other parts
     for name in names:
         n = int(name.split(".")[1])
-        if rate is not None and rate * n > clock.left() - args.reserve_s:
+        if rate is not None and rate * n > own.left():
             merged["skipped"].append(name)
-            print(f"limesoda: {name} skipped (predicted {rate * n:.0f} s, {clock.left():.0f} s left)")
+            print(f"limesoda: {name} skipped (predicted {rate * n:.0f} s, {own.left():.0f} s of its share left)")
             continue
         t = time.perf_counter()
         r = limesoda_table([name], epochs=200 if not args.tiny else 4,
@@ -270,6 +271,7 @@ def main() -> None:
     ap.add_argument("--out", default="results/science_gpu")
     ap.add_argument("--budget-s", type=float, default=480.0, help="stop starting parts after this many seconds")
     ap.add_argument("--reserve-s", type=float, default=20.0)
+    ap.add_argument("--limesoda-s", type=float, default=270.0, help="the LimeSoDa part's share of the budget")
     ap.add_argument("--parts", default=",".join(DEFAULT_PARTS),
                     help=f"comma-separated, from {list(PARTS)} (default: {','.join(DEFAULT_PARTS)})")
     ap.add_argument("--tiny", action="store_true", help="tiny sizes: check that everything runs (CPU)")
