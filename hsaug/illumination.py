@@ -33,6 +33,7 @@ from .params import Param
 from .spectra import UNITS, check_wavelength, describe as _describe
 
 __all__ = [
+    "surface_radiance",
     "IRRADIANCE_UNITS",
     "SPECTRL2_SETTINGS",
     "CLEAR_SKY_PARAMS",
@@ -270,3 +271,19 @@ def from_file(path: str | os.PathLike) -> Illumination:
                             source=f"file {os.fspath(path)}")
     except ValueError as err:
         raise ValueError(f"illumination file {os.fspath(path)!r}: {err}") from None
+
+
+def surface_radiance(reflectance: Any, e_sun: Any, e_sky: Any, zenith: float) -> np.ndarray:
+    """Radiance a flat Lambertian surface sends up [W m⁻² sr⁻¹ nm⁻¹]: x (E_sun cos θz + E_sky) / π.
+
+    ``reflectance`` (B,) or (N, B); direct-normal ``e_sun`` and diffuse ``e_sky`` (B,)
+    [W m⁻² nm⁻¹]; the sun ``zenith`` θz in degrees [0, 90].
+    """
+    if not 0.0 <= float(zenith) <= 90.0:
+        raise ValueError(f"zenith must be a sun zenith angle in [0, 90] degrees; got {zenith!r}")
+    x = np.asarray(reflectance, dtype=float)
+    sun, sky = np.asarray(e_sun, dtype=float), np.asarray(e_sky, dtype=float)
+    if sun.shape != sky.shape or x.shape[-1:] != sun.shape:
+        raise ValueError(f"reflectance (…, B), e_sun (B,) and e_sky (B,) must share the band axis; "
+                         f"got shapes {x.shape}, {sun.shape}, {sky.shape}")
+    return x * (sun * np.cos(np.radians(float(zenith))) + sky) / np.pi

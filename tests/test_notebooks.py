@@ -18,7 +18,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TINY = {
     "01-explore-augmentations": {"interactive": False},
     "02-contrastive-loss": {"interactive": False, "n": 6},
-    "03-train": {"interactive": False, "quick": True, "epochs": 2},
+    "03-train": {"interactive": False, "epochs": 2},
     "04-reproduce-tables": {"quick": True, "seeds": 1, "epochs": 2, "presets": ["paper"]},
     "05-error-distribution": {"quick": True, "seeds": 1, "epochs": 2},
     "06-real-data": {"quick": True, "seeds": 1, "epochs": 2},
