@@ -435,3 +435,35 @@ def test_gallery_follows_the_explorers_spectrum_and_names_every_parameter():
     again = dict(g.params)
     g.reset()
     assert g.params == again
+
+
+@pytest.mark.parametrize("make", [lambda: widgets.IlluminationExplorer(SPECTRA, sample=1),
+                                  lambda: widgets.LossExplorer(X[:6], np.linspace(0, 1, 6), WL)],
+                         ids=["illumination", "loss"])
+def test_set_moves_several_sliders_and_redraws_once(make):
+    ex = make()
+    calls = []
+    draw = ex.redraw
+    ex.redraw = lambda: calls.append(1) or draw()
+    title = ex.figure.layout.title.text
+    first, second = list(ex.sliders)[:2]
+    want = {first: ex.sliders[first].max, second: ex.sliders[second].min}
+    ex.set(**want)
+    assert len(calls) == 1 and {k: ex.values()[k] for k in want} == pytest.approx(want)
+    assert ex.figure.layout.title.text != title  # the one redraw saw both values
+    ex.sliders[first].value = ex.sliders[first].min  # a slider moved by hand still redraws
+    assert len(calls) == 2
+    with pytest.raises(ValueError, match=r"unknown slider\(s\) \['nope'\]"):
+        ex.set(nope=1.0)
+    assert len(calls) == 2
+
+
+def test_paper_setting_is_the_fig2_table_inside_what_the_augmentation_takes():
+    for name in augment.names():
+        aug = preview.prepare(name, X)
+        got = preview.paper_setting(aug)
+        assert list(got) == [p.name for p in aug.params]
+        for k, v in got.items():
+            assert v == pytest.approx(preview.PAPER_FIG2.get(name, {}).get(k, aug.spec(k).default))
+    few = preview.prepare("nearest_neighbor", X[:3])  # k = 5 of Fig. 2, three spectra to average
+    assert preview.paper_setting(few) == {"k": 3.0}

@@ -11,6 +11,8 @@ draws. Shapes: a spectrum is (B,) or (1, B), a grid (B,) in nm, a reference set 
 * :func:`marks` — what to draw beside the curves: the elastic displacement ε(λ) and its
   kernel centres, the erased bands, the moved blocks of a permutation;
 * :func:`table` — original and augmented spectrum with the parameters used (CSV export).
+* :func:`feasible`, :func:`paper_setting` — parameters brought inside what a fitted
+  augmentation can take; the Fig. 2 setting of :data:`PAPER_FIG2`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .base import Augmentation
 
 __all__ = [
     "prepare", "apply_one", "draw_params", "one_spectrum", "equation", "role", "is_cosine", "angle_deg", "marks",
-    "table", "kernel_order", "feasible", "PAPER_FIG2",
+    "table", "kernel_order", "feasible", "paper_setting", "PAPER_FIG2",
 ]
 
 #: The paper's equation for each augmentation: (number, formula).
@@ -249,3 +251,10 @@ def feasible(aug: Augmentation, params: Mapping[str, float]) -> dict[str, float]
     if aug.name == "nearest_neighbor" and "k" in out and ref is not None:
         out["k"] = float(min(out["k"], ref.shape[0]))
     return out
+
+
+def paper_setting(aug: Augmentation) -> dict[str, float]:
+    """The Fig. 2 setting of ``aug`` (:data:`PAPER_FIG2`, neutral where it sets nothing),
+    brought inside what the fitted augmentation can take (:func:`feasible`)."""
+    neutral = aug.neutral()
+    return feasible(aug, dict(neutral, **{k: v for k, v in PAPER_FIG2.get(aug.name, {}).items() if k in neutral}))
