@@ -7,8 +7,7 @@ epochs of a longer run *is* the E-epoch model). Every (configuration, seed) memb
 size trains in one batched ensemble (:func:`hsaug.folds.fit_members`, raw spectra as in
 :func:`hsaug.training.fit`, eq. 9/10 losses, one augmentation per batch). Seeds are shared
 by all configurations (same initial weights and batch order), so the differences from the
-baseline are paired; intervals are 95 % Student-t over seeds (:func:`hsaug.stats.t_half_width`
-where available).
+baseline are paired; intervals are 95 % Student-t over seeds (:func:`hsaug.stats.t_half_width`).
 
 No selection happens here: every number is a test R² at a budget fixed in advance.
 
@@ -19,7 +18,6 @@ the other 9,000 for test.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -125,13 +123,12 @@ def budget_study(
 
 
 def paired(values: np.ndarray, reference: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and t-interval half-width over the last axis (seeds) of values − reference."""
-    from scipy import stats
+    """Mean and t-interval half-width over the last axis (seeds) of values − reference (0 for one seed)."""
+    from ..stats import t_half_width
 
     d = np.asarray(values) - np.asarray(reference)
-    k = d.shape[-1]
-    half = stats.t.ppf(0.5 + confidence / 2, k - 1) * d.std(-1, ddof=1) / math.sqrt(k) if k > 1 else np.zeros(d.shape[:-1])
-    return d.mean(-1), half
+    half = t_half_width(d, confidence) if d.shape[-1] > 1 else np.zeros(d.shape[:-1])
+    return d.mean(-1), np.nan_to_num(half)
 
 
 def budget_markdown(result: dict[str, Any]) -> str:
