@@ -13,6 +13,13 @@ so, and the same command resumes (it reports how many stored runs it found and r
 ``limesoda`` (no notebook) runs :func:`hsaug.experiments.limesoda.limesoda_table` — ten real
 soil sets × three targets on LimeSoDa's folds, beside the published R² — into
 ``DIR/limesoda.json`` and ``DIR/limesoda.md``.
+
+    hsaug train DATA --target … [--quantity …] [--id-column …] [--wavelength-file …] [--targets FILE]
+                [--augment shift+atmospheric] [--alpha …] [--preprocess …] [--constraint …] --out MODEL
+    hsaug predict MODEL SCENE --out MAP [--chunks N] [--scheduler ADDRESS] [--overwrite]
+
+``train`` reads a user's labelled file, trains and saves one model file (docs/models.md);
+``predict`` maps a scene with it, chunk by chunk, optionally on a dask.distributed cluster.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from . import augment
 
@@ -153,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--preset", choices=["paper", "hard", "hard-v1"],
                      help="synthetic preset for table1, table3, sweep and robustness (default: both / paper)")
     rep.add_argument("--out", default="results", help="output folder (default: results)")
+    _model_parsers(sub)
     info = sub.add_parser("augmentations", help="list augmentations and their parameters")
     info.add_argument("name", nargs="?", help="one augmentation")
     return parser
@@ -202,6 +211,10 @@ def _limesoda(args: argparse.Namespace) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "train":
+            return train_command(args)
+        if args.command == "predict":
+            return predict_command(args)
         if args.command == "augmentations":
             _list_augmentations(args.name)
             return 0
@@ -217,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         for md in reproduce(args.target, quick=args.quick, seeds=args.seeds, epochs=args.epochs,
                             device=args.device, data=args.data, out=args.out, preset=args.preset):
             print(md.read_text())
-    except (ReproduceError, ValueError, FileNotFoundError) as err:
+    except (ReproduceError, ValueError, FileNotFoundError, FileExistsError, ConnectionError) as err:
         print(f"hsaug: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -226,6 +239,193 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hsaug: interrupted; {n} finished run(s) are stored under {out / 'runs'}; run the same command "
               "again to resume (stored runs are reused)", file=sys.stderr)
         return 130
+    return 0
+
+
+# -- hsaug train / hsaug predict ----------------------------------------------------------------------
+def _model_parsers(sub: Any) -> None:
+    """The `train` and `predict` subcommands (a user's file → a model → a map)."""
+    tr = sub.add_parser("train", help="train a model on your labelled spectra and save it (one .safetensors file)",
+                        description="Train the paper's MLP (optionally contrastive, with augmentations) on a labelled "
+                                    "file and save the model. DATA: .nc, .csv, ENVI .hdr (with --targets), .mat.")
+    tr.add_argument("data", help="labelled spectra: .nc, .csv, ENVI .hdr (per-pixel targets via --targets), .mat")
+    tr.add_argument("--out", required=True, help="the model file to write (.safetensors)")
+    tr.add_argument("--target", nargs="+", help="target column(s) / band name(s) to learn (default: all the file has)")
+    tr.add_argument("--targets", help="ENVI images: the per-pixel targets (a CSV with row, col, targets; an ENVI "
+                                      "image; .npy)")
+    tr.add_argument("--quantity", help="what the spectra are: reflectance, absorbance, … (overrides the file)")
+    tr.add_argument("--reflectance-scale", type=float, help="reflectance that is stored × this (100: percent, "
+                                                               "10000: scaled integers)")
+    tr.add_argument("--id-column", help="CSV: a column of sample ids (not a band, not a target)")
+    tr.add_argument("--wavelength-file", help="a text file of wavelengths [nm], one per band, for files without them")
+    tr.add_argument("--bands", choices=["error", "sort", "average"], help="overlapping/unsorted band lists: refuse "
+                                                                        "(default), sort, or average duplicates")
+    tr.add_argument("--augment", default=None, help="augmentation(s), e.g. shift or shift+atmospheric "
+                                                    "(default: none, the plain MLP)")
+    tr.add_argument("--alpha", type=float, default=None, help="contrastive weight α (default 0.001 with --augment)")
+    tr.add_argument("--preprocess", default=None, help="input transform fitted on the training rows: standardize "
+                                                       "(default), none, snv, savgol(...), or a chain a+b")
+    tr.add_argument("--constraint", choices=["none", "nonneg", "sum_to_one"], default=None,
+                    help="output constraint (abundances: sum_to_one)")
+    tr.add_argument("--epochs", type=int, default=None, help="training epochs (default 100)")
+    tr.add_argument("--seeds", type=int, default=1, help="models in the ensemble, seeds 0 … n−1 (default 1)")
+    tr.add_argument("--device", default="cpu", help="torch device: cpu, cuda, auto")
+    tr.add_argument("--threads", type=int, default=None, help="torch CPU threads while training")
+    tr.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    pr = sub.add_parser("predict", help="predict a map (or a table) from a saved model",
+                        description="Apply a saved model to a scene (ENVI .hdr, .nc, .zarr with (y, x, wavelength)) "
+                                    "chunk by chunk, or to a table of spectra (.nc/.csv with samples).")
+    pr.add_argument("model", help="a model file written by `hsaug train` / Model.save")
+    pr.add_argument("scene", help="ENVI .hdr, NetCDF .nc or zarr .zarr scene (y, x, wavelength); or spectra "
+                                  "(sample, wavelength) in .nc/.csv")
+    pr.add_argument("--out", required=True, help="the map to write: .nc, .zarr, .tif (GeoTIFF; needs a CRS)")
+    pr.add_argument("--chunks", type=int, default=None, help="pixels per chunk side (default: whole rows, ≈ 64 MiB)")
+    pr.add_argument("--scheduler", default=None, help="a dask.distributed scheduler address, e.g. tcp://host:8786")
+    pr.add_argument("--timeout", type=float, default=None, help="seconds to wait for --scheduler (default 10)")
+    pr.add_argument("--members", action="store_true", help="write each ensemble member, not only the mean")
+    pr.add_argument("--id-column", help="a CSV table of spectra: its column of sample ids")
+    pr.add_argument("--bands", choices=["error", "sort", "average"], default="error",
+                    help="ENVI scenes with an unsorted/overlapping band list: refuse (default), sort, average")
+    pr.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+
+
+def _reader_options(args: Any, path: Path) -> dict[str, Any]:
+    """Reader keyword arguments from the train flags, refused by name where the file's reader has no such option."""
+    import inspect
+
+    import numpy as np
+
+    from . import readers
+
+    kind = readers._SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"DATA {path}: unknown file type {path.suffix!r}; accepted: {sorted(readers._SUFFIXES)}")
+    reader = {"netcdf": readers.read_netcdf, "csv": readers.read_csv, "envi": readers.read_envi,
+              "mat": readers.read_mat}[kind]
+    accepted = set(inspect.signature(reader).parameters)
+    given: dict[str, tuple[str, Any]] = {}
+    if args.target:
+        given["target"] = ("--target", args.target if len(args.target) > 1 else args.target[0])
+    if args.targets:
+        given["targets"] = ("--targets", args.targets)
+    if args.quantity:
+        given["quantity"] = ("--quantity", args.quantity)
+    if args.reflectance_scale is not None:
+        given["reflectance_scale"] = ("--reflectance-scale", args.reflectance_scale)
+    if args.id_column:
+        given["id_column"] = ("--id-column", args.id_column)
+    if args.bands:
+        given["bands"] = ("--bands", args.bands)
+    if args.wavelength_file:
+        wf = Path(args.wavelength_file)
+        if not wf.is_file():
+            raise ValueError(f"--wavelength-file {wf} does not exist")
+        try:
+            wl = np.loadtxt(wf, delimiter=None if wf.suffix.lower() != ".csv" else ",", ndmin=1, dtype=float)
+        except ValueError as err:
+            raise ValueError(f"--wavelength-file {wf}: one number [nm] per band expected ({err})") from None
+        given["wavelength"] = ("--wavelength-file", wl.reshape(-1))
+    out = {}
+    for key, (flag, value) in given.items():
+        if key not in accepted:
+            raise ValueError(f"{flag} does not apply to {kind} files ({path.name}); the {kind} reader accepts "
+                             f"{sorted(k for k in accepted if k not in ('path', 'image'))}")
+        out[key] = value
+    return out
+
+
+def train_command(args: Any) -> int:
+    """`hsaug train`: read DATA, fit, save the model; print the test metrics and the conversions made."""
+    from .config import Config
+    from .readers import read_dataset
+    from .training import fit
+
+    data, out = Path(args.data), Path(args.out)
+    if not data.exists():
+        raise ValueError(f"DATA {data} does not exist")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"--out {out} exists; pass --overwrite to replace it")
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1; got {args.seeds}")
+    ds = read_dataset(data, **_reader_options(args, data))
+    if "target" not in ds:
+        raise ValueError(f"DATA {data} holds no targets; give --target (CSV/NetCDF columns) or --targets (ENVI)")
+    if args.augment is None and args.alpha not in (None, 0):
+        raise ValueError("--alpha needs --augment (the views the contrastive term compares)")
+    config = Config.baseline() if args.augment is None else \
+        Config(augmentation=args.augment, **({} if args.alpha is None else {"alpha": args.alpha}))
+    settings: dict[str, Any] = {"seeds": list(range(args.seeds)), "device": args.device}
+    for key in ("epochs", "threads", "preprocess", "constraint"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    result = fit(ds, configs=[config], progress=sys.stderr.isatty(), **settings)
+    model = result.to_model()
+    model.save(out)
+    r2 = result.metrics["test_r2"]
+    print(f"hsaug train: {config.label}, {args.seeds} seed(s), preprocess {model.preprocess.spec!r}, "
+          f"constraint {model.constraint!r}: test R² {float(r2.mean()):.4f} (per seed {', '.join(f'{v:.4f}' for v in r2)})")
+    for line in result.conversions or ["no conversion of the spectra"]:
+        print(f"hsaug train: {line}")
+    print(f"hsaug train: wrote {out} ({model.n_members} member(s), outputs {model.outputs})")
+    return 0
+
+
+def _spectra_table(path: Path, id_column: str | None = None, bands: str = "error") -> Any:
+    """Spectra (sample, wavelength) from a CSV or a NetCDF holding them; None for a scene (y, x, wavelength)."""
+    import xarray as xr
+
+    if path.suffix.lower() == ".csv":
+        from .readers import read_csv
+
+        try:
+            return read_csv(path, id_column=id_column, bands=bands)["spectra"]
+        except ValueError as err:
+            if "no target column" not in str(err):
+                raise
+            raise ValueError(f"SCENE {path}: hsaug.readers.read_csv reads labelled tables only (one target column "
+                             "at least; its values are ignored here); add one, or write the spectra as NetCDF "
+                             "(sample, wavelength)") from None
+    if path.suffix.lower() in (".nc", ".nc4"):
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            is_table = "spectra" in ds and "sample" in ds["spectra"].dims
+        if is_table:
+            from .readers import read_netcdf
+
+            return read_netcdf(path, bands=bands)["spectra"]
+    return None
+
+
+def predict_command(args: Any) -> int:
+    """`hsaug predict`: a map of SCENE from MODEL, written chunk by chunk."""
+    from .maps import SCHEDULER_TIMEOUT_S, open_scene, predict_map, write_map
+    from .predictor import load_model
+
+    model = load_model(args.model)
+    scene, out = Path(args.scene), Path(args.out)
+    if not scene.exists():
+        raise ValueError(f"SCENE {scene} does not exist")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"--out {out} exists; pass --overwrite to replace it")
+    if args.chunks is not None and args.chunks < 1:
+        raise ValueError(f"--chunks must be >= 1 pixels per side; got {args.chunks}")
+    timeout = SCHEDULER_TIMEOUT_S if args.timeout is None else args.timeout
+    table = _spectra_table(scene, args.id_column, args.bands)
+    if table is not None:  # spectra (sample, wavelength): a table of predictions
+        pred = model.predict(table, members=args.members)
+        if out.suffix.lower() == ".csv":
+            frame = pred.to_pandas() if not args.members else pred.to_dataframe()
+            if not args.members and "sample_id" in pred.coords:  # the ids of --id-column
+                frame.index = pred["sample_id"].values
+                frame.index.name = "sample_id"
+            frame.to_csv(out)
+        else:
+            write_map(pred, out, overwrite=args.overwrite)
+        print(f"hsaug predict: {pred.sizes['sample']} spectra → {out} (outputs {model.outputs})")
+        return 0
+    cube = open_scene(scene, chunks="auto" if args.chunks is None else args.chunks, bands=args.bands)
+    pred = predict_map(model, cube, out=out, overwrite=args.overwrite,
+                       scheduler=args.scheduler, timeout=timeout, members=args.members)
+    print(f"hsaug predict: {dict(pred.sizes)} map of {model.outputs} → {out}")
     return 0
 
 

@@ -19,6 +19,9 @@ from . import augment
 from .augment import Augmentation, Compose, OneOf
 from .losses import check_loss_name, check_positive
 from .models import FEATURE_WIDTHS, HEAD_WIDTHS, check_widths
+from .predictor import check_constraint
+from .preprocess import DEFAULT as DEFAULT_PREPROCESS
+from .preprocess import build as build_preprocess
 from .splits import check_split_rows
 
 __all__ = ["Config", "TrainSettings", "as_config", "positive_int", "resolve_device", "RNC_MIN_TAU"]
@@ -218,6 +221,12 @@ class TrainSettings:
     ``head_widths``: the MLP's layers. ``device``: "cpu", "cuda", "cuda:N" or "auto".
     ``threads``: torch CPU threads while training (None keeps torch's; use 1 on a shared
     machine). Defaults are the authors' (100 epochs, batch 32, lr 1e-3, 80/10/10 split).
+    ``preprocess``: the model's first stage, an input transform fitted on the training rows
+    (:func:`hsaug.preprocess.build`: ``"standardize"`` — the default —, ``"none"``, ``"snv"``,
+    ``"savgol(...)"``, chains ``"a+b"``); augmentations act on the spectra before it. The
+    paper's protocol (the authors' code) feeds the spectra as they are: ``"none"``, which the
+    reproduction presets (:func:`hsaug.reproduction.train_settings`) pin. ``constraint``: the
+    output head, ``"none"``, ``"nonneg"`` or ``"sum_to_one"`` (:mod:`hsaug.predictor`).
     """
 
     epochs: int = 100
@@ -233,6 +242,8 @@ class TrainSettings:
     head_widths: tuple[int, ...] = HEAD_WIDTHS
     device: str = "cpu"
     threads: int | None = None
+    preprocess: str = DEFAULT_PREPROCESS
+    constraint: str = "none"
 
     def __post_init__(self) -> None:
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -264,6 +275,8 @@ class TrainSettings:
         put("device", str(self.device))
         if self.threads is not None:
             put("threads", positive_int(self.threads, "threads", "torch CPU threads"))
+        put("preprocess", build_preprocess(self.preprocess).spec)  # checked, in its canonical spelling
+        put("constraint", check_constraint(self.constraint))
 
     def replace(self, **changes: Any) -> TrainSettings:
         """A copy with ``changes`` (checked like the constructor's arguments)."""
@@ -293,6 +306,10 @@ class TrainSettings:
             out["feature_widths"] = list(self.feature_widths)
         if self.head_widths != HEAD_WIDTHS:
             out["head_widths"] = list(self.head_widths)
+        if self.preprocess != "none":  # only when set, so runs stored before the option keep their keys
+            out["preprocess"] = self.preprocess
+        if self.constraint != "none":
+            out["constraint"] = self.constraint
         return out
 
     def to_dict(self) -> dict[str, Any]:

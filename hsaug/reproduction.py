@@ -50,6 +50,9 @@ TARGET_PROTOCOL = {"table1": "synthetic", "table3": "synthetic", "fig3": "synthe
 SCENE = {"full": (100, 100), "quick": (30, 30)}
 #: Training-set sizes of the robustness target (None: the whole training part), full and quick.
 ROBUSTNESS_TRAIN_SIZES = {"full": TRAIN_SIZES, "quick": (100, None)}
+#: The paper's protocol feeds the spectra to the MLP as they are (the authors' code scales no input):
+#: every reproduction target trains with this preprocessing unless told otherwise.
+PAPER_PREPROCESS = "none"
 #: Augmentations defined on reflectance only (see docs/data.md, "Quantity rules").
 PHYSICS = ("scattering", "atmospheric")
 
@@ -57,14 +60,16 @@ PHYSICS = ("scattering", "atmospheric")
 def train_settings(target: str, quick: bool = False, *, seeds: int | None = None, epochs: int | None = None,
                    device: str = "cpu", **changes: Any) -> TrainSettings:
     """The :class:`~hsaug.config.TrainSettings` of a target (``"table1"`` … ``"robustness"``):
-    its protocol's epochs and seeds (:data:`PROTOCOLS`, quick or full), ``seeds`` (a number
+    its protocol's epochs and seeds (:data:`PROTOCOLS`, quick or full), the paper's
+    preprocessing (:data:`PAPER_PREPROCESS`, none), ``seeds`` (a number
     of seeds) / ``epochs`` / ``device`` / any other field in ``changes`` overriding them.
     Built once, at the edge (a notebook's parameters, the CLI), and passed down unchanged."""
     if target not in TARGET_PROTOCOL:
         raise ValueError(f"target must be one of {list(TARGET_PROTOCOL)}; got {target!r}")
     preset = dict(PROTOCOLS[TARGET_PROTOCOL[target]]["quick" if quick else "full"])
     preset.update({k: v for k, v in (("seeds", seeds), ("epochs", epochs)) if v is not None})
-    return TrainSettings(device=device, **preset, **changes)
+    preset.setdefault("preprocess", PAPER_PREPROCESS)
+    return TrainSettings(device=device, **{**preset, **changes})
 
 
 def _settings(target: str, settings: TrainSettings | None, quick: bool) -> TrainSettings:

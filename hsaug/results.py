@@ -14,7 +14,10 @@ from .config import Config
 from .losses import LabelScaling
 from .metrics import METRICS
 from .models import MLPEnsemble
-from .spectra import as_spectra, describe as _describe
+from .predictor import constrain
+from .preprocess import build as build_preprocess
+from .spectra import as_spectra
+from .spectra import describe as _describe
 
 __all__ = ["FitResult", "save_result", "HISTORY_KEYS"]
 
@@ -34,6 +37,10 @@ class FitResult:
     ``model`` holds the final weights (the best validation epoch's with early stopping).
     ``seconds`` is the wall time of the whole call, ``epoch_seconds`` (epochs,) that of each
     epoch (training and validation; the rest is set-up and final evaluation).
+    ``preprocess`` is the model's fitted first stage (:mod:`hsaug.preprocess`), ``constraint``
+    its output head, ``quantity`` what the training spectra were declared to be,
+    ``conversions`` every conversion of the spectra training made (for physics augmentations),
+    ``units`` the targets' units. :meth:`to_model` gives a :class:`hsaug.predictor.Model`.
     """
 
     configs: list[Config]
@@ -52,6 +59,11 @@ class FitResult:
     settings: dict[str, Any] = field(default_factory=dict)
     seconds: float = float("nan")
     epoch_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    preprocess: Any = None
+    constraint: str = "none"
+    quantity: dict[str, Any] | None = None
+    conversions: list[str] = field(default_factory=list)
+    units: list[str] | None = None
 
     @property
     def n_members(self) -> int:
@@ -62,14 +74,46 @@ class FitResult:
         err = self.predictions - self.target[None]
         return err if member is None else err[member]
 
-    def predict(self, spectra: Any, member: int | None = None) -> np.ndarray:
-        """Predictions in the data's units for spectra (N, B): (M, N, s), or (N, s) for one member."""
+    def predict(self, spectra: Any, member: int | None = None, members: Any = None) -> np.ndarray:
+        """Predictions in the data's units for spectra (N, B) on the training grid, through the fitted
+        preprocessing and the output constraint: (M, N, s), (N, s) for one ``member``, or (len(members),
+        N, s) for a list of ``members`` (only those are run)."""
         x = as_spectra(spectra, name="spectra", dtype=torch.float32)
         if x.shape[1] != self.model.n_bands:
             raise ValueError(f"spectra have {x.shape[1]} bands but the models were trained on {self.model.n_bands}")
-        dev = self.model.weights[0].device
-        pred = self.scaling.inverse(self.model.predict(x.to(dev)).cpu()).numpy()
+        model = self.model if members is None else self.model.select(list(members))
+        dev = model.weights[0].device
+        pre = self.preprocess if self.preprocess is not None else build_preprocess("none")
+        with torch.no_grad():
+            raw = model.predict(pre.to(dev)(x.to(dev)))
+            pred = constrain(raw, self.scaling.low.to(dev), self.scaling.span.to(dev), self.constraint).cpu().numpy()
         return pred if member is None else pred[member]
+
+    def _members_of(self, config: Any, seed: Any) -> list[int]:
+        if config is None:
+            by_config = range(self.n_members)
+        else:
+            label = config.label if isinstance(config, Config) else config
+            by_config = [m for m in range(self.n_members) if self.configs[m].label == label]
+            if not by_config:
+                raise ValueError(f"config {config!r} is not in this result; its configurations are "
+                                 f"{list(dict.fromkeys(c.label for c in self.configs))}")
+        seeds = None if seed is None else ({int(seed)} if isinstance(seed, (int, np.integer)) else
+                                           {int(s) for s in seed})
+        out = [m for m in by_config if seeds is None or self.seeds[m] in seeds]
+        if not out:
+            raise ValueError(f"seed {seed!r} is not in this result (config {config!r}); its seeds are "
+                             f"{sorted(set(self.seeds))}")
+        return out
+
+    def to_model(self, config: Any = None, seed: Any = None) -> Any:
+        """A :class:`hsaug.predictor.Model` of the members with configuration ``config`` (its label, e.g.
+        ``"shift"`` or ``"baseline"``, or a :class:`Config`; None: all) and ``seed`` (an int, a list, or
+        None: all): one member, or an ensemble whose prediction is the members' mean. It carries the
+        fitted preprocessing, label scaling, constraint, grid, outputs and units, quantity and settings."""
+        from .predictor import Model
+
+        return Model.from_fit(self, members=self._members_of(config, seed))
 
     def member_dict(self, m: int, *, predictions: bool = False) -> dict[str, Any]:
         """One member as plain JSON-able data (config, seed, metrics, history, epochs)."""
@@ -148,8 +192,8 @@ def save_result(result: FitResult, output_dir: Any, name: str = "fit", *, predic
                 ) -> dict[str, Any]:
     """Write a :class:`FitResult` to ``output_dir``: ``<name>.nc`` (:meth:`FitResult.to_xarray`),
     ``<name>.json`` (:meth:`FitResult.to_dict`, with test predictions unless ``predictions``
-    is False) and ``<name>.pt`` (the weights: ``model_config``, ``state_dict``, ``scaling``).
-    Creates the folder; returns ``{"netcdf", "json", "weights"}`` paths."""
+    is False) and ``<name>.safetensors`` (every member as one :class:`hsaug.predictor.Model`, loaded by
+    :func:`hsaug.load_model`). Creates the folder; returns ``{"netcdf", "json", "model"}`` paths."""
     from pathlib import Path
 
     if not isinstance(result, FitResult):
@@ -158,10 +202,9 @@ def save_result(result: FitResult, output_dir: Any, name: str = "fit", *, predic
         raise ValueError(f"name must be a plain file stem; got {name!r}")
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"netcdf": folder / f"{name}.nc", "json": folder / f"{name}.json", "weights": folder / f"{name}.pt"}
+    paths = {"netcdf": folder / f"{name}.nc", "json": folder / f"{name}.json",
+             "model": folder / f"{name}.safetensors"}
     result.to_xarray().to_netcdf(paths["netcdf"], engine="h5netcdf")
     paths["json"].write_text(result.to_json(predictions=predictions))
-    torch.save({"model_config": result.model.config(), "state_dict": result.model.state_dict(),
-                "scaling": result.scaling.to_dict(), "outputs": result.outputs,
-                "wavelength": result.wavelength.tolist()}, paths["weights"])
+    result.to_model().save(paths["model"])
     return paths

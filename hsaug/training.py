@@ -31,6 +31,15 @@ time (a loop over configurations, never over spectra). A combination (``"shift+e
 a list) is a :class:`hsaug.augment.OneOf`: one member augmentation per batch, as in the
 authors' loop.
 
+Inputs: the model's first stage is a preprocessing fitted on the training rows only
+(``TrainSettings.preprocess``, default ``"standardize"``; ``"none"`` is the paper's protocol and
+adds no operation). Augmentations act on the spectra as the data declare them, before it; one
+that contains a physics augmentation (scattering, atmospheric) acts on exact reflectance
+converted from the declared ``quantity`` / ``reflectance_scale``
+(:func:`hsaug.datasets.reflectance_transform`) and converted back, or is refused when the data
+do not say what they are; ``FitResult.conversions`` lists every conversion made.
+``TrainSettings.constraint`` (:mod:`hsaug.predictor`) fixes the output head.
+
 Speed (benchmarks/training_throughput.py, 2 cores): the Table-1 protocol, 45 models ×
 100 epochs × 8,000 pixels, runs as one call in ≈ 2.2 s per epoch when the cores are free
 (≈ 3.7 min), against ≈ 0.33 s per epoch for one contrastive model alone (≈ 24 min for
@@ -49,10 +58,12 @@ import torch
 import xarray as xr
 
 from . import augment
+from . import preprocess as _preprocess
 from .config import Config, TrainSettings, as_config, resolve_device
 from .losses import LOSSES, LabelScaling, loss_names
 from .metrics import METRICS, mae, r2_score, regression_metrics
 from .models import MLPEnsemble
+from .predictor import constrain
 from .results import HISTORY_KEYS, FitResult
 from .spectra import as_spectra, check_wavelength, dataset_tensors, describe as _describe
 from .splits import member_generators, resolve_split
@@ -108,6 +119,74 @@ def load_training_data(data: Any, target: Any, wavelength: Any) -> tuple[torch.T
         bad = int((~torch.isfinite(y)).any(dim=1).sum())
         raise ValueError(f"target must be finite; {bad} rows contain NaN or inf")
     return x.cpu(), y, wl, [f"target_{i}" for i in range(y.shape[1])]
+
+
+# -- what the spectra are, and what physics augmentations need --------------------------------------
+#: augmentations defined on reflectance in [0, 1] (an augmentation may also declare ``needs_reflectance``)
+REFLECTANCE_AUGMENTATIONS = ("scattering", "atmospheric")
+
+
+def _declared(data: Any) -> tuple[Any, dict[str, Any], list[str]]:
+    """(the xarray object that declares the quantity or None, {"quantity", "reflectance_scale"},
+    target units per output) of the training data."""
+    from .datasets import quantity_of
+
+    if not isinstance(data, (xr.Dataset, xr.DataArray)):
+        return None, {"quantity": "unknown", "reflectance_scale": None}, []
+    q, scale = quantity_of(data)
+    if q == "reflectance" and scale is None:
+        scale = 1.0
+    units: list[str] = []
+    if isinstance(data, xr.Dataset) and "target" in data:
+        u = data["target"].attrs.get("units", "")
+        n = data.sizes.get("output", 1)
+        units = [str(v) for v in u] if isinstance(u, (list, tuple, np.ndarray)) else [str(u)] * n
+    return data, {"quantity": q, "reflectance_scale": scale}, units
+
+
+def _needs_reflectance(aug: Any) -> list[str]:
+    """Names of the augmentations inside ``aug`` that are defined on reflectance."""
+    if aug is None:
+        return []
+    out = []
+    for sub in getattr(aug, "augmentations", ()):
+        out += _needs_reflectance(sub)
+    flag = getattr(aug, "needs_reflectance", None)
+    if flag is True or (flag is None and getattr(aug, "name", None) in REFLECTANCE_AUGMENTATIONS):
+        out.append(aug.name)
+    return out
+
+
+def _reflectance_io(declaring: Any, quantity: dict[str, Any], label: str, physics: list[str]) -> tuple[Any, Any, str]:
+    """(to_reflectance, from_reflectance, what was done) for the augmentation ``label`` that contains the
+    physics augmentations ``physics``: exact torch maps from the declared values, or ValueError."""
+    q, scale = quantity["quantity"], quantity["reflectance_scale"]
+    why = (f"augmentation {label!r} contains {', '.join(physics)}, defined on reflectance in [0, 1] (eq. 3-5)")
+    if declaring is None or q == "unknown":
+        raise ValueError(f"{why}, but the spectra do not say what they are (quantity {q!r}). Pass an xarray Dataset "
+                         "whose attrs declare quantity='reflectance' (with reflectance_scale=100 for percent, 10000 "
+                         "for scaled integers) or 'absorbance', e.g. from hsaug.datasets.read_dataset(..., "
+                         "quantity=...), or leave physics augmentations out")
+    from .datasets import reflectance_transform
+
+    try:
+        to_r, from_r = reflectance_transform(declaring)
+    except ValueError as err:
+        raise ValueError(f"{why}; {err}") from None
+    if q == "reflectance" and float(scale) == 1.0:
+        return to_r, from_r, ""
+    if q == "reflectance":
+        what = (f"augmentation {label!r}: spectra declared reflectance × {float(scale):g} were divided by "
+                f"{float(scale):g} (÷ {float(scale):g}) for {', '.join(physics)} and multiplied back after it; the "
+                "model sees them as declared")
+    elif q == "absorbance":
+        what = (f"augmentation {label!r}: spectra declared {q} A were converted to reflectance R = 10^(-A) for "
+                f"{', '.join(physics)} and back (A = -log10 R) after it; the model sees them as declared")
+    else:
+        what = (f"augmentation {label!r}: spectra declared {q} were converted exactly to reflectance for "
+                f"{', '.join(physics)} (hsaug.datasets.reflectance_transform) and back after it; the model sees "
+                "them as declared")
+    return to_r, from_r, what
 
 
 # -- training --------------------------------------------------------------------------------------
@@ -166,6 +245,7 @@ def fit(
         overrides["seeds"] = (overrides["seeds"],)  # fit(seeds=3): the seed 3, as before
     settings = TrainSettings.build(settings, **overrides)
     x_all, y_all, wl, outputs = load_training_data(data, target, wavelength)
+    declaring, quantity, units = _declared(data)
     cfgs = [as_config(c) for c in (configs if isinstance(configs, (list, tuple)) else
                                    [Config() if configs is None else configs])]
     if not cfgs:
@@ -191,7 +271,8 @@ def fit(
         torch.set_num_threads(threads)
     try:
         trainer = _Trainer(members, x_all, y_all, wl, parts, batch_size=batch_size, lr=settings.lr, fw=fw, hw=hw,
-                           device=dev)
+                           device=dev, preprocess=settings.preprocess, constraint=settings.constraint,
+                           declaring=declaring, quantity=quantity)
         trainer.train(settings.epochs, patience, progress, callback)
     finally:
         torch.set_num_threads(before)
@@ -202,8 +283,11 @@ def fit(
               "threads": threads if threads is not None else before,
               "n_train": int(n_train), "n_val": int(parts["val"].size), "n_test": int(parts["test"].size),
               "optimizer": "Adam", "regression_loss": "eq. 10: squared error summed over outputs, batch mean",
-              "target_scaling": "per output to [0, 1] by training min/max"}
+              "target_scaling": "per output to [0, 1] by training min/max",
+              "preprocess": settings.preprocess, "constraint": settings.constraint, "quantity": quantity,
+              "conversions": list(trainer.conversions)}
     result = trainer.result(cfgs, seed_list, outputs, record)
+    result.units = units or [""] * len(outputs)
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -214,7 +298,8 @@ class _Trainer:
 
     def __init__(self, members: list[tuple[Config, int]], x: torch.Tensor, y: torch.Tensor, wl: torch.Tensor,
                  parts: dict[str, np.ndarray], *, batch_size: int, lr: float, fw: tuple[int, ...],
-                 hw: tuple[int, ...], device: torch.device) -> None:
+                 hw: tuple[int, ...], device: torch.device, preprocess: Any = "none", constraint: str = "none",
+                 declaring: Any = None, quantity: dict[str, Any] | None = None) -> None:
         self.device = device
         self.batch_size = batch_size
         aug_keys: dict[Any, int] = {}
@@ -236,10 +321,17 @@ class _Trainer:
         self.split = parts
         tr, va, te = (torch.as_tensor(parts[k]) for k in ("train", "val", "test"))
         self.scaling = LabelScaling.fit(y[tr])
-        self.x_train = x[tr].to(device)
+        # the model's first stage, fitted on the training rows only; augmentations act on the physical
+        # spectra (x_phys) before it. "none" adds no operation: the numbers are those of the spectra as given
+        self.pre = _preprocess.build(preprocess).fit(x[tr]).to(device)
+        self.pre_identity = isinstance(self.pre, _preprocess.Identity)
+        self.x_phys = x[tr].to(device)
+        self.x_train = self.x_phys if self.pre_identity else self.pre(self.x_phys)
         self.y_train = self.scaling(y[tr]).to(device)
-        self.x_val, self.y_val = x[va].to(device), y[va]
-        self.x_test, self.y_test = x[te].to(device), y[te]
+        self.x_val, self.y_val = self.pre(x[va].to(device)), y[va]
+        self.x_test, self.y_test = self.pre(x[te].to(device)), y[te]
+        self.constraint = constraint
+        self.low, self.span = self.scaling.low.to(device), self.scaling.span.to(device)
         self.wl = wl.to(device)
         self.n_train = tr.numel()
 
@@ -261,21 +353,35 @@ class _Trainer:
         self.alpha, self.r, self.tau = (torch.tensor([getattr(c, a) for c, _ in mem], dtype=torch.float32,
                                                      device=device) for a in ("alpha", "r", "tau"))
         self.loss_runs = _runs([c.loss for c, _ in mem[:self.n_con]])
-        # one augmentation object per distinct spec, fitted on the training spectra when it needs it
+        # one augmentation object per distinct spec, fitted on the training spectra when it needs it; one
+        # containing physics (scattering, atmospheric) acts on exact reflectance converted from the declared
+        # quantity and converted back, the others on the spectra as declared
         built: dict[Any, Any] = {}
+        io: dict[Any, tuple[Any, Any]] = {}
+        self.conversions: list[str] = []
+        quantity = quantity or {"quantity": "unknown", "reflectance_scale": None}
         views = mem[:self.mc]
         for c, _ in views:
             if c._aug_key not in built:
                 built[c._aug_key] = aug = c.build()
-                augment.fit_reference(aug, self.x_train)
+                physics = _needs_reflectance(aug)
+                if physics:
+                    to_r, from_r, what = _reflectance_io(declaring, quantity, c.label, physics)
+                    if what:
+                        self.conversions.append(what)
+                else:
+                    to_r = from_r = None
+                io[c._aug_key] = (to_r, from_r)
+                source = self.x_phys if to_r is None else to_r(self.x_phys)
+                augment.fit_reference(aug, source)
                 if aug is not None:  # one pass over the training set: fail now, not mid-training
                     try:
-                        augment_members(aug, self.x_train[None], self.wl, [torch.Generator().manual_seed(0)],
+                        augment_members(aug, source[None], self.wl, [torch.Generator().manual_seed(0)],
                                         torch.arange(self.n_train, device=device)[None])
                     except ValueError as err:
                         raise ValueError(f"augmentation {c.label!r} cannot be applied to the training "
                                          f"spectra: {err}") from None
-        self.aug_runs = [(sl, built[key]) for sl, key in _runs([c._aug_key for c, _ in views])]
+        self.aug_runs = [(sl, built[key], *io[key]) for sl, key in _runs([c._aug_key for c, _ in views])]
 
         self.history = {k: [] for k in HISTORY_KEYS}
         self.best_val = torch.full((self.m,), math.inf)
@@ -287,16 +393,29 @@ class _Trainer:
         """Augmented views (Mc, R, B) of the training rows ``rows`` (Mc, R) of the members
         drawing views, R = sum of the batch ``sizes``: one augmentation call per group for several
         batches, each batch of each member drawing from that member's generator."""
-        b = self.x_train.shape[1]
-        xa = self.x_train.index_select(0, rows.reshape(-1)).view(*rows.shape, b)
-        for sl, aug in self.aug_runs:
+        b = self.x_phys.shape[1]
+        xa = self.x_phys.index_select(0, rows.reshape(-1)).view(*rows.shape, b)
+        for sl, aug, to_r, from_r in self.aug_runs:
             if aug is None:
                 continue
             g = sl.stop - sl.start
             gens = [gen for gen in self.aug_gens[sl] for _ in sizes]
-            out = augment.apply_rows(aug, xa[sl].reshape(-1, b), self.wl, gens, sizes * g, rows[sl].reshape(-1))
-            xa[sl] = out.view(g, -1, b)
+            src = xa[sl].reshape(-1, b)
+            out = augment.apply_rows(aug, src if to_r is None else to_r(src), self.wl, gens, sizes * g,
+                                     rows[sl].reshape(-1))
+            xa[sl] = (out if from_r is None else from_r(out)).view(g, -1, b)
+        if not self.pre_identity:  # the model's first stage, after the augmentation
+            xa = self.pre(xa.reshape(-1, b)).view(*rows.shape, b)
         return xa
+
+    def head(self, p: torch.Tensor, training: bool = False) -> torch.Tensor:
+        """Network outputs → scaled predictions under the output constraint (``"none"``: the outputs
+        themselves, no operation). ``"sum_to_one"`` (a softmax) is trained through; ``"nonneg"`` is a
+        projection of the predictions only: a relu inside the loss passes no gradient to a negative
+        output, and an output stuck there stays at 0 (measured: docs/models.md)."""
+        if self.constraint == "none" or (training and self.constraint == "nonneg"):
+            return p
+        return (constrain(p, self.low, self.span, self.constraint) - self.low) / self.span
 
     # one optimisation step for all members; returns per-member (loss, mse, contrastive)
     def step(self, idx: torch.Tensor, xa: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -309,6 +428,7 @@ class _Trainer:
         mses, feats = [], None
         if mc:
             f, p = self.groups[0][1](torch.cat([xb[:mc], xa], dim=1))
+            p = self.head(p, training=True)
             mse = (p[:, :n] - yb[:mc]).square().sum(dim=-1).mean(dim=-1)  # eq. (10), (Mc,)
             if self.any_views_mse:  # mean of the batch's and the views' MSE for those members
                 on_views = (p[:, n:] - yb[:mc]).square().sum(dim=-1).mean(dim=-1)
@@ -316,7 +436,8 @@ class _Trainer:
             mses.append(mse)
             feats = f
         if mc < m:
-            mses.append((self.groups[-1][1](xb[mc:])[1] - yb[mc:]).square().sum(dim=-1).mean(dim=-1))
+            mses.append((self.head(self.groups[-1][1](xb[mc:])[1], training=True) - yb[mc:]).square().sum(dim=-1)
+                        .mean(dim=-1))
         mse = mses[0] if len(mses) == 1 else torch.cat(mses)
         if n_con:
             con = [LOSSES[name](feats[sl], yb[sl], self.r[sl], self.tau[sl]) for sl, name in self.loss_runs]
@@ -343,7 +464,7 @@ class _Trainer:
 
     @torch.no_grad()
     def predict_scaled(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([model.predict(x) for _, model in self.groups]).cpu()
+        return torch.cat([self.head(model.predict(x)) for _, model in self.groups]).cpu()
 
     def train(self, epochs: int, patience: int | None, progress: bool, callback: Any = None) -> None:
         from tqdm.auto import tqdm
@@ -454,4 +575,5 @@ class _Trainer:
             split={k: np.asarray(v) for k, v in self.split.items()},
             outputs=outputs, wavelength=self.wl.cpu().numpy(), model=model, scaling=self.scaling,
             epochs_trained=self.stopped_at[inv].copy(), best_epoch=self.best_epoch[inv].copy(),
-            settings=settings, epoch_seconds=np.asarray(self.epoch_seconds))
+            settings=settings, epoch_seconds=np.asarray(self.epoch_seconds), preprocess=self.pre.cpu(),
+            constraint=self.constraint, quantity=settings.get("quantity"), conversions=list(self.conversions))

@@ -23,6 +23,7 @@ TINY = {
     "05-error-distribution": {"quick": True, "seeds": 1, "epochs": 2},
     "06-real-data": {"quick": True, "seeds": 1, "epochs": 2},
     "07-robustness": {"quick": True, "seeds": 2, "epochs": 2},
+    "08-your-data": {"quick": True, "seeds": 1, "epochs": 2},
 }
 
 pytestmark = pytest.mark.slow
@@ -53,6 +54,12 @@ def test_notebook_runs_under_papermill(path, tmp_path):
         result = json.loads((tmp_path / "out" / f"{target}.json").read_text())
         rows = result["sections"][0]["rows"]
         assert rows[0]["name"] == "baseline" and all(np.isfinite(r["r2_mean"]) for r in rows)
+    if path.stem.startswith("08"):  # a model file and a map of the synthetic scene, NaN-free
+        from hsaug.predictor import load_model
+
+        assert load_model(tmp_path / "out" / "model.safetensors").preprocess.spec == "standardize"
+        written = xr.open_dataarray(tmp_path / "out" / "map.nc")
+        assert written.dims == ("y", "x", "output") and np.isfinite(written.values).all()
     if path.stem.startswith("07"):
         result = xr.open_dataset(tmp_path / "out" / "robustness.nc")
         assert np.isfinite(result["r2"].values).all() and result.sizes["seed"] == 2

@@ -173,11 +173,8 @@ def robustness(
         out: list[dict] = [{} for _ in range(result.n_members)]
         for seed in dict.fromkeys(result.seeds):
             idx = [m for m in range(result.n_members) if result.seeds[m] == seed]
-            model = result.model.select(idx)
-            dev = model.weights[0].device
-            with torch.no_grad():
-                pred = torch.stack([result.scaling.inverse(model.predict(x.to(dev)).cpu()) for x in perturbed(seed)],
-                                   dim=1).numpy()  # (members, C, N, s)
+            # through the model's fitted preprocessing and output constraint (the old numbers with "none")
+            pred = np.stack([result.predict(x, members=idx) for x in perturbed(seed)], axis=1)  # (members, C, N, s)
             r2, err = _cell_scores(y_test, pred)
             for j, m in enumerate(idx):
                 out[m] = {"robustness": {"r2": r2[j].tolist(), "mae": err[j].tolist()}}
