@@ -33,8 +33,18 @@ Losses (``LOSSES``, chosen by name):
     denominator runs over all k ≠ i, each anchor's terms are averaged over its
     positives, and anchors are averaged (1/2N). Never empty: every anchor has its view.
 ``"bce"``
-    The authors' code: binary cross-entropy with logits s_ij over the strict upper
-    triangle of the 2N × 2N pairs, target 1 inside the ball, averaged over the pairs.
+    The authors' idea, hsaug's normalisation: binary cross-entropy with logits s_ij over
+    the strict upper triangle of the 2N × 2N pairs, target 1 inside the ball, averaged
+    over those N(2N−1) pairs.
+``"bce_authors"``
+    The authors' code exactly (``contrast_learn.py``: ``torch.triu`` of the similarity
+    and of the ball mask, then ``BCEWithLogitsLoss()``): the same terms averaged over
+    **all (2N)² entries**, the lower triangle and the diagonal entering as logit 0 with
+    target 0 (log 2 each). So ``bce_authors = (P · bce + ((2N)² − P) · log 2) / (2N)²``
+    with P = N(2N − 1): for N = 32, 0.492 · bce + 0.352 (exactly affine; the authors'
+    α therefore weighs the gradient ≈ 0.49× what the same α does with ``"bce"`` —
+    their α = 0.001 corresponds to α ≈ 0.0005 here). A test re-computes it the
+    authors' way.
 ``"rnc"``
     Rank-N-Contrast (Zha et al., NeurIPS 2023): for each anchor i and j ≠ i, the
     negatives of the pair are the k ≠ i with label distance ≥ ‖y_i − y_j‖ (ties
@@ -63,6 +73,7 @@ __all__ = [
     "ball_loss",
     "supcon_loss",
     "bce_loss",
+    "bce_authors_loss",
     "rnc_loss",
     "similarity",
     "ball_mask",
@@ -263,6 +274,15 @@ def bce_loss(features: torch.Tensor, labels: torch.Tensor, r: Any = 0.03, tau: A
     return (bce * upper).sum(dim=(-1, -2)) / max(1, n2 * (n2 - 1) // 2)
 
 
+def bce_authors_loss(features: torch.Tensor, labels: torch.Tensor, r: Any = 0.03, tau: Any = 1.0) -> torch.Tensor:
+    """The authors' exact normalisation: the upper-triangle BCE terms, plus log 2 for each of the
+    (2N)² − N(2N−1) lower-triangle and diagonal entries (logit 0, target 0), over (2N)²."""
+    n2 = features.shape[-2]
+    pairs = n2 * (n2 - 1) // 2
+    per_pair = bce_loss(features, labels, r, tau)
+    return (pairs * per_pair + (n2 * n2 - pairs) * math.log(2.0)) / (n2 * n2)
+
+
 def rnc_loss(features: torch.Tensor, labels: torch.Tensor, r: Any = None, tau: Any = 1.0) -> torch.Tensor:
     """Rank-N-Contrast: for each pair (i, j), negatives are the k ≠ i at least as far in label.
 
@@ -295,6 +315,7 @@ LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "supcon": supcon_loss,
     "bce": bce_loss,
     "rnc": rnc_loss,
+    "bce_authors": bce_authors_loss,
 }
 
 

@@ -84,12 +84,37 @@ def ref_rnc(f, y, r, tau):
     return -total / (n2 * (n2 - 1))
 
 
-REFS = {"ball": ref_ball, "supcon": ref_supcon, "bce": ref_bce, "rnc": ref_rnc}
+def ref_bce_authors(f, y, r, tau):
+    """The authors' ContrastiveLoss.forward (contrast_learn.py), re-typed step by step."""
+    features = torch.nn.functional.normalize(torch.as_tensor(f, dtype=torch.float64), dim=1)
+    similarities = torch.triu(features @ features.T / tau, diagonal=1)
+    output = torch.as_tensor(np.concatenate([y, y]), dtype=torch.float64)
+    mask = torch.triu(torch.cdist(output, output, p=2) <= r, diagonal=1)
+    return float(torch.nn.BCEWithLogitsLoss()(similarities, mask.double()))
+
+
+REFS = {"ball": ref_ball, "supcon": ref_supcon, "bce": ref_bce, "rnc": ref_rnc, "bce_authors": ref_bce_authors}
 
 
 def test_names_and_default():
-    assert loss_names() == ["ball", "supcon", "bce", "rnc"]
+    assert loss_names() == ["ball", "supcon", "bce", "rnc", "bce_authors"]
     assert set(REFS) == set(LOSSES)
+
+
+@pytest.mark.parametrize("n", [2, 5, 32])
+def test_bce_authors_is_affine_in_bce(n):
+    """Their mean over (2N)² entries = (P·ours + ((2N)² − P)·log 2)/(2N)², P = N(2N − 1):
+    for N = 32, 0.492 × ours + 0.352 (the relation the docs state)."""
+    g = torch.Generator().manual_seed(n)
+    f = torch.randn(2 * n, 6, generator=g)
+    y = torch.rand(n, 2, generator=g)
+    ours = float(contrastive_loss(f, y, r=0.3, loss="bce"))
+    theirs = float(contrastive_loss(f, y, r=0.3, loss="bce_authors"))
+    assert theirs == pytest.approx(ref_bce_authors(f.numpy(), y.numpy(), 0.3, 1.0), rel=1e-5)
+    p, n2 = n * (2 * n - 1), 4 * n * n
+    assert theirs == pytest.approx(p / n2 * ours + (n2 - p) / n2 * math.log(2), rel=1e-6)
+    if n == 32:
+        assert round(p / n2, 3) == 0.492 and round((n2 - p) / n2 * math.log(2), 3) == 0.352
 
 
 def test_ball_tiny_case_by_hand():

@@ -10,9 +10,10 @@ from hsaug.library import usgs_names, usgs_spectra
 from hsaug.spectra import check_dataset, sensor_grid
 
 SMALL = {"n_rows": 8, "n_cols": 12}
-# what the "hard" rule picks on the default 224-band grid (documented in hsaug.synthetic)
-HARD = ["Calcite_WS272_BECKa_AREF", "Dolomite_HS102.3B_BECKb_AREF",
+# what the "hard-v1" rule picks on the default 224-band grid (documented in hsaug.synthetic)
+HARD_V1 = ["Calcite_WS272_BECKa_AREF", "Dolomite_HS102.3B_BECKb_AREF",
         "Calcite.5+Dolomite.5_AMX8_BECKb_AREF", "Chrysotile_HS323.1B_BECKa_AREF"]
+HARD = list(syn.HARD_ENDMEMBERS)  # similar but distinct minerals
 
 
 def _snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
@@ -94,7 +95,8 @@ def test_presets():
     assert (paper.attrs["preset"], paper.attrs["snr_db"], paper.attrs["mixing"]) == ("paper", 20.0, "postnonlinear")
     assert paper.attrs["concentration"] == [1.0] * 4
     assert paper.identical(syn.make_scene(**SMALL).assign_attrs(preset="paper"))
-    assert syn.similar_endmembers(4) == HARD
+    assert syn.similar_endmembers(4) == HARD_V1
+    assert syn.make_scene("hard-v1", **SMALL).attrs["endmember_names"] == HARD_V1
     hard = syn.make_scene("hard", **SMALL)
     assert hard.attrs["snr_db"] == syn.PRESETS["hard"]["snr_db"] == 10.0
     assert hard.attrs["endmember_names"] == HARD
@@ -102,7 +104,17 @@ def test_presets():
     # the hard draw does not depend on the seed; explicit arguments override the preset
     assert syn.make_scene("hard", **SMALL, seed=9).attrs["endmember_names"] == HARD
     quiet = syn.make_scene("hard", **SMALL, snr_db=None)
+    assert "Illite_GDS4_Marblehead_ASDNGb_AREF" in usgs_names(sensor_grid())  # the second illite sample
     assert quiet.attrs["snr_db"] == math.inf and quiet.attrs["endmember_names"] == HARD
+
+
+def test_hard_abundances_are_identifiable_and_v1_not():
+    new, old = syn.identifiability(HARD), syn.identifiability(HARD_V1)
+    assert new["condition"] < 100 and new["lstsq_r2"] > 0.9999 and new["lstsq_max_error"] < 1e-5
+    assert old["condition"] > 1e6 and old["lstsq_r2"] < 0.95  # AMX8 = mean of calcite and dolomite
+    assert 2.0 < new["angle_min_deg"] and new["angle_mean_deg"] < 10.0  # similar, not equal
+    with pytest.raises(ValueError, match="endmembers"):
+        syn.identifiability(np.ones((3, 2)))
 
 
 def _mean_angle(x: np.ndarray) -> float:

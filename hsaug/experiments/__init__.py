@@ -26,8 +26,20 @@ from .robustness import (
     robustness_methods,
 )
 from .runner import dataset_fingerprint, protocol_inputs, run_configs, write_json
+from .budget import authors_split, budget_study
+from .fair import fair_best_single, fair_comparison, fair_greedy, select_on_validation
+from .fewlabels import few_labels
+from .limesoda import limesoda_table
 
 __all__ = [
+    "authors_split",
+    "budget_study",
+    "fair_comparison",
+    "fair_best_single",
+    "fair_greedy",
+    "select_on_validation",
+    "few_labels",
+    "limesoda_table",
     "PAPER_AUGMENTATIONS",
     "compare_augmentations",
     "best_single",
