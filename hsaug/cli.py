@@ -1,6 +1,7 @@
 """``hsaug`` command line: re-run the paper's experiments as papermill-executed notebooks.
 
-    hsaug reproduce TARGET [--quick] [--seeds N] [--epochs N] [--device D] [--data PATH] [--preset P] [--out DIR]
+    hsaug reproduce TARGET [--quick] [--seeds N] [--epochs N] [--device D] [--data PATH [reader options]]
+                    [--preset P] [--out DIR] [--scheduler ADDRESS [--timeout S]]
 
 TARGET is one of table1, table3, fig3, table2, table4, sweep, robustness, or all (the
 paper's five; sweep and robustness, beyond the paper, run only when named). Each target
@@ -15,7 +16,8 @@ soil sets × three targets on LimeSoDa's folds, beside the published R² — int
 ``DIR/limesoda.json`` and ``DIR/limesoda.md``.
 
     hsaug train DATA --target … [--quantity …] [--id-column …] [--wavelength-file …] [--targets FILE]
-                [--augment shift+atmospheric] [--alpha …] [--preprocess …] [--constraint …] --out MODEL
+                [--augment shift+atmospheric] [--alpha …] [--preprocess …] [--constraint …]
+                [--epochs N] [--patience N|auto|none] --out MODEL
     hsaug predict MODEL SCENE --out MAP [--chunks N] [--scheduler ADDRESS] [--overwrite]
 
 ``train`` reads a user's labelled file, trains and saves one model file (docs/models.md);
@@ -60,8 +62,12 @@ def notebooks_dir() -> Path:
 
 def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epochs: int | None = None,
               device: str = "cpu", data: str | None = None, out: str | Path = "results",
-              progress: bool = True, preset: str | None = None) -> list[Path]:
-    """Execute the notebook(s) of ``target``; return the markdown files written."""
+              progress: bool = True, preset: str | None = None, reader: dict[str, Any] | None = None,
+              scheduler: str | None = None, timeout: float | None = None) -> list[Path]:
+    """Execute the notebook(s) of ``target``; return the markdown files written. ``reader``: keyword
+    arguments of :func:`hsaug.readers.read_dataset` for ``data`` (JSON-able). ``scheduler``: a
+    dask.distributed scheduler address; the runs' member groups train there (it must answer within
+    ``timeout`` seconds, checked here before any notebook)."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -74,6 +80,12 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
     targets = list(PAPER_TARGETS) if target == "all" else [target]
     for name in targets:  # the settings each notebook will build: bad values fail here, before any notebook
         train_settings(name, quick, seeds=seeds, epochs=epochs, device=device)
+    if reader and data is None:
+        raise ValueError(f"reader options {sorted(reader)} describe a data file; got no data")
+    if scheduler is not None:  # an address that does not answer fails here, not in every notebook
+        from .experiments.runner import check_scheduler
+
+        check_scheduler(scheduler, timeout)
     out = output_folder(out)
     written = []
     for name in targets:
@@ -88,6 +100,10 @@ def reproduce(target: str, *, quick: bool = False, seeds: int | None = None, epo
             params["epochs"] = epochs
         if data is not None:
             params["data"] = str(Path(data).resolve())
+        if reader:
+            params["reader"] = dict(reader)
+        if scheduler is not None:
+            params["scheduler"] = scheduler
         if preset is not None:
             if name not in ("table1", "table3", "sweep", "robustness"):
                 raise ValueError(f"--preset applies to table1, table3, sweep and robustness, not {name}")
@@ -157,10 +173,15 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--seeds", type=int, help="number of seeds per configuration")
     rep.add_argument("--epochs", type=int, help="training epochs")
     rep.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    rep.add_argument("--data", help="a dataset file (.nc, .csv, ENVI .hdr, .mat) instead of the bundled data")
+    rep.add_argument("--data", help="a dataset file (.nc, .csv, ENVI .hdr, .mat) instead of the bundled data; the "
+                                    "options below describe it as for `hsaug train`")
+    add_reader_options(rep)
     rep.add_argument("--preset", choices=["paper", "hard", "hard-v1"],
                      help="synthetic preset for table1, table3, sweep and robustness (default: both / paper)")
     rep.add_argument("--out", default="results", help="output folder (default: results)")
+    rep.add_argument("--scheduler", default=None, help="a dask.distributed scheduler address, e.g. tcp://host:8786: "
+                                                       "the member groups train there as tasks, writing to the store")
+    rep.add_argument("--timeout", type=float, default=None, help="seconds to wait for --scheduler (default 10)")
     _model_parsers(sub)
     info = sub.add_parser("augmentations", help="list augmentations and their parameters")
     info.add_argument("name", nargs="?", help="one augmentation")
@@ -227,8 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.target == "limesoda":
             print(_limesoda(args).read_text())
             return 0
+        reader = _reader_options(args, Path(args.data)) if args.data is not None else {}
+        if args.data is None and _reader_flags(args):
+            raise ValueError(f"{', '.join(_reader_flags(args))} describe a --data file; give --data")
+        if "wavelength" in reader:  # a notebook parameter: plain numbers
+            reader["wavelength"] = [float(v) for v in reader["wavelength"]]
+        if "targets" in reader:  # the notebook runs in --out
+            reader["targets"] = str(Path(reader["targets"]).resolve())
         for md in reproduce(args.target, quick=args.quick, seeds=args.seeds, epochs=args.epochs,
-                            device=args.device, data=args.data, out=args.out, preset=args.preset):
+                            device=args.device, data=args.data, out=args.out, preset=args.preset,
+                            reader=reader or None, scheduler=args.scheduler, timeout=args.timeout):
             print(md.read_text())
     except (ReproduceError, ValueError, FileNotFoundError, FileExistsError, ConnectionError) as err:
         print(f"hsaug: error: {err}", file=sys.stderr)
@@ -250,16 +279,7 @@ def _model_parsers(sub: Any) -> None:
                                     "file and save the model. DATA: .nc, .csv, ENVI .hdr (with --targets), .mat.")
     tr.add_argument("data", help="labelled spectra: .nc, .csv, ENVI .hdr (per-pixel targets via --targets), .mat")
     tr.add_argument("--out", required=True, help="the model file to write (.safetensors)")
-    tr.add_argument("--target", nargs="+", help="target column(s) / band name(s) to learn (default: all the file has)")
-    tr.add_argument("--targets", help="ENVI images: the per-pixel targets (a CSV with row, col, targets; an ENVI "
-                                      "image; .npy)")
-    tr.add_argument("--quantity", help="what the spectra are: reflectance, absorbance, … (overrides the file)")
-    tr.add_argument("--reflectance-scale", type=float, help="reflectance that is stored × this (100: percent, "
-                                                               "10000: scaled integers)")
-    tr.add_argument("--id-column", help="CSV: a column of sample ids (not a band, not a target)")
-    tr.add_argument("--wavelength-file", help="a text file of wavelengths [nm], one per band, for files without them")
-    tr.add_argument("--bands", choices=["error", "sort", "average"], help="overlapping/unsorted band lists: refuse "
-                                                                        "(default), sort, or average duplicates")
+    add_reader_options(tr)
     tr.add_argument("--augment", default=None, help="augmentation(s), e.g. shift or shift+atmospheric "
                                                     "(default: none, the plain MLP)")
     tr.add_argument("--alpha", type=float, default=None, help="contrastive weight α (default 0.001 with --augment)")
@@ -267,7 +287,11 @@ def _model_parsers(sub: Any) -> None:
                                                        "(default), none, snv, savgol(...), or a chain a+b")
     tr.add_argument("--constraint", choices=["none", "nonneg", "sum_to_one"], default=None,
                     help="output constraint (abundances: sum_to_one)")
-    tr.add_argument("--epochs", type=int, default=None, help="training epochs (default 100)")
+    tr.add_argument("--epochs", type=int, default=None, help="training epochs at most (default 100)")
+    tr.add_argument("--patience", type=_patience, default=None,
+                    help="early stopping on the validation loss, keeping the best epoch's weights: epochs without "
+                         "improvement before stopping (default auto: 10 %% of --epochs, at least 5); none: every "
+                         "epoch, the last one's weights")
     tr.add_argument("--seeds", type=int, default=1, help="models in the ensemble, seeds 0 … n−1 (default 1)")
     tr.add_argument("--device", default="cpu", help="torch device: cpu, cuda, auto")
     tr.add_argument("--threads", type=int, default=None, help="torch CPU threads while training")
@@ -289,8 +313,34 @@ def _model_parsers(sub: Any) -> None:
     pr.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
+def add_reader_options(parser: argparse.ArgumentParser) -> None:
+    """The options that describe a user's file to :func:`hsaug.readers.read_dataset` (``hsaug train DATA`` and
+    ``hsaug reproduce --data``); :func:`_reader_options` turns them into the reader's keyword arguments."""
+    parser.add_argument("--target", nargs="+", dest="target_column", metavar="TARGET",
+                        help="target column(s) / band name(s) to learn (default: all the file has)")
+    parser.add_argument("--targets", help="ENVI images: the per-pixel targets (a CSV with row, col, targets; an ENVI "
+                                          "image; .npy)")
+    parser.add_argument("--quantity", help="what the spectra are: reflectance, absorbance, … (overrides the file)")
+    parser.add_argument("--reflectance-scale", type=float, help="reflectance that is stored × this (100: percent, "
+                                                                   "10000: scaled integers)")
+    parser.add_argument("--id-column", help="CSV: a column of sample ids (not a band, not a target)")
+    parser.add_argument("--wavelength-file", help="a text file of wavelengths [nm], one per band, for files "
+                                                  "without them")
+    parser.add_argument("--bands", choices=["error", "sort", "average"],
+                        help="overlapping/unsorted band lists: refuse (default), sort, or average duplicates")
+
+
+def _reader_flags(args: Any) -> list[str]:
+    """The reader flags given on the command line."""
+    flags = {"target_column": "--target", "targets": "--targets", "quantity": "--quantity",
+             "reflectance_scale": "--reflectance-scale", "id_column": "--id-column",
+             "wavelength_file": "--wavelength-file", "bands": "--bands"}
+    return [flag for key, flag in flags.items() if getattr(args, key, None) is not None]
+
+
 def _reader_options(args: Any, path: Path) -> dict[str, Any]:
-    """Reader keyword arguments from the train flags, refused by name where the file's reader has no such option."""
+    """Reader keyword arguments from the flags of :func:`add_reader_options`, refused by name where the file's
+    reader has no such option."""
     import inspect
 
     import numpy as np
@@ -304,8 +354,8 @@ def _reader_options(args: Any, path: Path) -> dict[str, Any]:
               "mat": readers.read_mat}[kind]
     accepted = set(inspect.signature(reader).parameters)
     given: dict[str, tuple[str, Any]] = {}
-    if args.target:
-        given["target"] = ("--target", args.target if len(args.target) > 1 else args.target[0])
+    if args.target_column:
+        given["target"] = ("--target", args.target_column if len(args.target_column) > 1 else args.target_column[0])
     if args.targets:
         given["targets"] = ("--targets", args.targets)
     if args.quantity:
@@ -334,6 +384,19 @@ def _reader_options(args: Any, path: Path) -> dict[str, Any]:
     return out
 
 
+def _patience(text: str) -> int | str:
+    """--patience: a positive integer, 'auto' or 'none'."""
+    if text.lower() in ("auto", "none"):
+        return text.lower()
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a positive number of epochs, 'auto' or 'none'; got {text!r}")
+    return value
+
+
 def train_command(args: Any) -> int:
     """`hsaug train`: read DATA, fit, save the model; print the test metrics and the conversions made."""
     from .config import Config
@@ -355,15 +418,21 @@ def train_command(args: Any) -> int:
     config = Config.baseline() if args.augment is None else \
         Config(augmentation=args.augment, **({} if args.alpha is None else {"alpha": args.alpha}))
     settings: dict[str, Any] = {"seeds": list(range(args.seeds)), "device": args.device}
-    for key in ("epochs", "threads", "preprocess", "constraint"):
+    for key in ("epochs", "threads", "preprocess", "constraint", "patience"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
+    if settings.get("patience") == "none":  # the fixed schedule: every epoch, the last one's weights
+        settings["patience"] = None
     result = fit(ds, configs=[config], progress=sys.stderr.isatty(), **settings)
     model = result.to_model()
     model.save(out)
     r2 = result.metrics["test_r2"]
     print(f"hsaug train: {config.label}, {args.seeds} seed(s), preprocess {model.preprocess.spec!r}, "
           f"constraint {model.constraint!r}: test R² {float(r2.mean()):.4f} (per seed {', '.join(f'{v:.4f}' for v in r2)})")
+    if result.settings.get("patience") is not None:
+        print(f"hsaug train: early stopping with patience {result.settings['patience']} (validation loss): best "
+              f"epoch(s) {', '.join(str(int(e)) for e in result.best_epoch)} of at most {result.settings['epochs']}, "
+              "whose weights are kept")
     for line in result.conversions or ["no conversion of the spectra"]:
         print(f"hsaug train: {line}")
     print(f"hsaug train: wrote {out} ({model.n_members} member(s), outputs {model.outputs})")

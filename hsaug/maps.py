@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .cluster import SCHEDULER_TIMEOUT_S, connect
 from .predictor import Model, load_model
 from .spectra import _describe
 
@@ -33,56 +34,11 @@ __all__ = ["predict_map", "open_scene", "write_scene", "example_files", "write_m
 
 #: default chunk size of a scene opened from a file: about this many bytes of spectra per chunk
 CHUNK_BYTES = 64 * 2 ** 20
-#: how long an unreachable scheduler address is waited for before a clear error [s]
-SCHEDULER_TIMEOUT_S = 10.0
 _FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".netcdf": "netcdf", ".zarr": "zarr", ".tif": "geotiff",
             ".tiff": "geotiff"}
 
 
 # -- opening scenes -----------------------------------------------------------------------------------
-class _EnviCube:
-    """A lazily read ENVI image (rows, cols, bands) as a picklable array-like for dask: every
-    read maps the file anew and copies its chunk out (nothing of the data travels in the task
-    graph, and a worker on another machine reads the file itself)."""
-
-    def __init__(self, data: str, dtype: np.dtype, shape: tuple[int, int, int], interleave: str, offset: int):
-        self.data, self.dtype, self.interleave, self.offset = data, np.dtype(dtype), interleave, int(offset)
-        self.shape, self.ndim = shape, 3
-
-    def _view(self) -> np.ndarray:
-        r, c, b = self.shape
-        raw = {"bip": (r, c, b), "bil": (r, b, c), "bsq": (b, r, c)}[self.interleave]
-        mm = np.memmap(self.data, dtype=self.dtype, mode="r", offset=self.offset, shape=raw)
-        return {"bip": mm, "bil": mm.transpose(0, 2, 1), "bsq": mm.transpose(1, 2, 0)}[self.interleave]
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        # copy the chunk out and drop the mapping: a long-lived map grows the process by the pages it
-        # touched (the readers measured ~380 MiB for a 1000 x 1000 x 224 scene); this stays chunk-sized
-        view = self._view()
-        try:
-            return np.array(view[key])
-        finally:
-            del view
-
-
-def _nodata_to_nan(block: np.ndarray, nodata: float | None) -> np.ndarray:
-    """float32 (no copy when already float32 and nothing is missing); the header's no-data value and
-    float values below -1e30 (the readers' rule) → NaN."""
-    from .readers.envi import _NO_DATA_BELOW
-
-    out = block.astype(np.float32, copy=False)
-    if block.size == 0:
-        return out
-    low = block.dtype.kind == "f" and bool(block.min() < _NO_DATA_BELOW)  # one reduction, no mask
-    hit = nodata is not None and bool((block == nodata).any())
-    if not (low or hit):
-        return out
-    missing = (block < _NO_DATA_BELOW) if low else np.zeros(block.shape, bool)
-    if hit:
-        missing |= block == nodata
-    return np.where(missing, np.float32(np.nan), out)
-
-
 def _default_chunks(shape: Sequence[int], itemsize: int = 4) -> dict[str, int]:
     rows, cols, bands = shape
     per_row = max(1, cols * bands * itemsize)
@@ -105,59 +61,25 @@ def _chunk_arg(chunks: Any, shape: Sequence[int]) -> dict[str, int]:
 
 
 def _open_envi_scene(path: Path, chunks: Any, bands: str = "error") -> xr.DataArray:
-    """A lazy (y, x, wavelength) cube from an ENVI image, with the readers' header rules (one unit
-    vocabulary, ``bbl``, no-data, band order ``bands=``) and chunks that workers read themselves."""
-    import dask.array as dsa
+    """A lazy (y, x, wavelength) cube from an ENVI image through the readers' one door
+    (:func:`hsaug.readers.read_envi` with ``chunks``: its header rules, and a graph that holds the
+    file's path, not an open file, so it goes to a process-based cluster)."""
+    from .readers import read_envi
+    from .readers.envi import _envi_paths
+
+    hdr, _ = _envi_paths(path)
     from spectral.io import envi
 
-    from .readers.envi import _envi_paths, _envi_size_check
-    from .spectra import WAVELENGTH_UNITS, order_bands, to_nanometres
-
-    hdr, data = _envi_paths(path)
-    try:
+    try:  # the shape, for chunks of whole rows of about CHUNK_BYTES
         meta = envi.read_envi_header(str(hdr))
+        shape = (int(meta["lines"]), int(meta["samples"]), int(meta["bands"]))
     except Exception as err:  # spectral raises its own exception types
         raise ValueError(f"scene {hdr}: cannot be read as an ENVI header ({type(err).__name__}: {err})") from None
-    _envi_size_check(meta, hdr, data)
-    try:
-        rows, cols, n_bands = int(meta["lines"]), int(meta["samples"]), int(meta["bands"])
-        dtype = np.dtype(envi.envi_to_dtype[str(meta["data type"])]).newbyteorder(
-            ">" if str(meta.get("byte order", "0")).strip() == "1" else "<")
-        interleave = str(meta.get("interleave", "bsq")).strip().lower()
-        offset = int(meta.get("header offset", 0))
-    except (KeyError, ValueError) as err:
-        raise ValueError(f"scene {hdr}: incomplete ENVI header ({err})") from None
-    if interleave not in ("bip", "bil", "bsq"):
-        raise ValueError(f"scene {hdr}: interleave must be bip, bil or bsq; got {interleave!r}")
-    if "wavelength" not in meta:
-        raise ValueError(f"scene {hdr}: the header has no 'wavelength' field; a model needs the band positions")
-    units = meta.get("wavelength units")
-    wl = to_nanometres(meta["wavelength"], units, str(hdr))
-    keep = np.ones(n_bands, bool)
-    if meta.get("bbl") is not None:
-        keep = np.asarray([float(b) for b in meta["bbl"]]) != 0
-        if keep.size != n_bands:
-            raise ValueError(f"scene {hdr}: 'bbl' has {keep.size} entries for {n_bands} bands; they must match")
-    order = order_bands(wl[keep], bands, str(hdr),
-                        flip_decreasing=WAVELENGTH_UNITS.get(str(units or "").strip().lower()) == "cm-1")
-    cube = _EnviCube(str(data), dtype, (rows, cols, n_bands), interleave, offset)
-    ch = _chunk_arg(chunks, (rows, cols, n_bands))
-    arr = dsa.from_array(cube, chunks=(ch.get("y", rows), ch.get("x", cols), -1), asarray=False, lock=False,
-                         meta=np.empty((0, 0, 0), dtype=dtype))
-    ignore = meta.get("data ignore value")
-    ignore = None if ignore is None or str(ignore).strip().lower() == "nan" else float(ignore)
-    arr = arr.map_blocks(_nodata_to_nan, ignore, dtype=np.float32)
-    if not keep.all():
-        arr = arr[..., np.flatnonzero(keep)]
-    arr = order.apply(arr).astype(np.float32)
-    attrs: dict[str, Any] = {"source": str(hdr)}
-    scale = meta.get("reflectance scale factor")
-    if scale is not None:
-        attrs.update(quantity="reflectance", reflectance_scale=float(scale))
-    return xr.DataArray(arr, dims=("y", "x", "wavelength"),
-                        coords={"y": np.arange(rows), "x": np.arange(cols),
-                                "wavelength": ("wavelength", order.wavelength, {"units": "nm"})},
-                        attrs=attrs, name="spectra")
+    ch = _chunk_arg(chunks, shape)
+    cube = read_envi(hdr, chunks=(ch.get("y", shape[0]), ch.get("x", shape[1])), bands=bands)
+    if isinstance(cube, xr.Dataset):  # pragma: no cover - read_envi without targets gives the cube
+        cube = cube["spectra"]
+    return cube.astype(np.float32)
 
 
 def open_scene(path: str | Path, *, chunks: Any = "auto", variable: str = "spectra", bands: str = "error"
@@ -269,37 +191,7 @@ def _as_cube(scene: Any, chunks: Any, what: str = "scene") -> xr.DataArray:
 
 
 # -- schedulers ---------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _scheduler(scheduler: Any, timeout: float):
-    """(kind, client-or-None) for ``scheduler``: None / 'threads' / 'synchronous' / 'processes', a
-    distributed Client, or an address (connected here, closed afterwards)."""
-    if scheduler is None or scheduler in ("threads", "threading"):
-        yield "threads", None
-        return
-    if scheduler in ("synchronous", "sync"):
-        yield "synchronous", None
-        return
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - distributed is a dependency
-        raise ValueError("a scheduler address or Client needs dask.distributed; install 'distributed'") from None
-    if isinstance(scheduler, Client):
-        yield "distributed", scheduler
-        return
-    if not isinstance(scheduler, str) or not scheduler:
-        raise ValueError(f"scheduler must be None, 'threads', 'synchronous', a dask.distributed Client or an address "
-                         f"such as 'tcp://127.0.0.1:8786'; got {_describe(scheduler)}")
-    address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
-    try:
-        client = Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as err:
-        raise ConnectionError(f"scheduler {scheduler!r}: no dask scheduler answered within {timeout:g} s "
-                              f"({type(err).__name__}). Start one (`dask scheduler` and `dask worker ADDRESS`) or "
-                              "leave the scheduler out to run here.") from None
-    try:
-        yield "distributed", client
-    finally:
-        client.close()
+_scheduler = connect  # the one door to a cluster (hsaug.cluster)
 
 
 @contextlib.contextmanager

@@ -93,10 +93,21 @@ def markdown(result: dict) -> str:
         return "\n".join(markdown({"target": result.get("target", ""), **section})
                          for section in result["sections"])
     target = result.get("target", "")
-    paper = TABLES.get(target)
-    title = paper["title"] if paper else target
-    subtitle = result.get("subtitle")
+    # the paper's title and columns only beside the data they describe (synthetic presets, the soil
+    # stand-in); a user's data ("paper": False) is titled by its own name, with its own targets and units
+    paper = TABLES.get(target) if result.get("paper", True) else None
+    if paper:
+        title = paper["title"]
+        subtitle = result.get("subtitle")
+    else:
+        kind = {"comparison": "Regression results", "greedy": "Combination study"}.get(result.get("kind"), "Results")
+        title = f"{kind} on {result['title']}" if result.get("title") else target
+        subtitle = None
     lines = [f"### {target}: {title}" + (f" ({subtitle})" if subtitle else ""), ""]
+    info = result.get("dataset") if not paper else None
+    if isinstance(info, dict) and info.get("targets"):
+        lines += [f"Targets: {info['targets']}" + (f" [{info['units']}]" if info.get("units") else "")
+                  + (f"; spectra: {info['quantity']}" if info.get("quantity") else ""), ""]
     protocol = result.get("protocol")
     if protocol:
         shown = {k: (len(v) if k == "outputs" else v) for k, v in protocol.items()}

@@ -16,7 +16,11 @@ where the result goes. Notebooks 04–06 and ``hsaug reproduce`` call these.
 
 ``quick=True`` shrinks everything (30 × 30 scenes, 10 epochs, 2 seeds) so a target runs in
 well under two minutes on a laptop CPU; the numbers are then a smoke test, not a result.
-Runs are stored under ``output_dir/runs`` and reused (see :mod:`hsaug.experiments`).
+Runs are stored under ``output_dir/runs`` and reused (see :mod:`hsaug.experiments`); with
+``scheduler=`` (a dask.distributed address or Client) every target trains its member groups
+there as tasks writing to that store, with the numbers of a run here. ``reader=``: keyword
+arguments of :func:`hsaug.readers.read_dataset` for a ``data`` file (target, quantity, …).
+Every method sees the data as declared; the notes of a result list every conversion made.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from .splits import TRAIN_SIZES, fold_split
 
 __all__ = ["PROTOCOLS", "TARGET_PROTOCOL", "SCENE", "ROBUSTNESS_TRAIN_SIZES", "train_settings", "load_data",
            "synthetic_datasets", "reproduce_table", "reproduce_fig3", "reproduce_real", "PHYSICS",
-           "reproduce_robustness", "robustness_augmentation", "reproduce_sweep", "SWEEP_GRID"]
+           "reproduce_robustness", "robustness_augmentation", "reproduce_sweep", "SWEEP_GRID", "physics_plan"]
 
 #: Epochs and seeds of each protocol, full and quick (a smoke test). The paper trained 100
 #: epochs on its synthetic scenes and 1000 on its soil data, 5 seeds; the sweep uses 3.
@@ -61,7 +65,8 @@ def train_settings(target: str, quick: bool = False, *, seeds: int | None = None
                    device: str = "cpu", **changes: Any) -> TrainSettings:
     """The :class:`~hsaug.config.TrainSettings` of a target (``"table1"`` … ``"robustness"``):
     its protocol's epochs and seeds (:data:`PROTOCOLS`, quick or full), the paper's
-    preprocessing (:data:`PAPER_PREPROCESS`, none), ``seeds`` (a number
+    preprocessing (:data:`PAPER_PREPROCESS`, none) and fixed schedule (``patience=None``: no early
+    stopping), ``seeds`` (a number
     of seeds) / ``epochs`` / ``device`` / any other field in ``changes`` overriding them.
     Built once, at the edge (a notebook's parameters, the CLI), and passed down unchanged."""
     if target not in TARGET_PROTOCOL:
@@ -69,6 +74,7 @@ def train_settings(target: str, quick: bool = False, *, seeds: int | None = None
     preset = dict(PROTOCOLS[TARGET_PROTOCOL[target]]["quick" if quick else "full"])
     preset.update({k: v for k, v in (("seeds", seeds), ("epochs", epochs)) if v is not None})
     preset.setdefault("preprocess", PAPER_PREPROCESS)
+    preset.setdefault("patience", None)  # the paper's fixed schedule: every epoch, the last one's weights
     return TrainSettings(device=device, **{**preset, **changes})
 
 
@@ -82,12 +88,13 @@ def _settings(target: str, settings: TrainSettings | None, quick: bool) -> Train
 
 
 def load_data(data: str | Path | xr.Dataset | None = None, *, preset: str = "paper", n_rows: int = 100,
-              n_cols: int = 100, quick: bool = False, seed: int = 0) -> xr.Dataset:
+              n_cols: int = 100, quick: bool = False, seed: int = 0,
+              reader: dict[str, Any] | None = None) -> xr.Dataset:
     """The dataset a notebook trains on: ``data`` (a Dataset, or a file any reader of
     :func:`hsaug.datasets.read_dataset` accepts) or else a synthetic scene of ``preset``
     (``n_rows`` × ``n_cols``, or the quick size)."""
     if data is not None:
-        (_, ds), = _datasets(data, [], quick).items()
+        (_, ds), = _datasets(data, [], quick, reader).items()
         return ds
     if quick:
         n_rows, n_cols = SCENE["quick"]
@@ -100,16 +107,67 @@ def synthetic_datasets(presets: list[str], *, quick: bool = False, seed: int = 0
     return {p: synthetic.make_scene(p, n_rows=n_rows, n_cols=n_cols, seed=seed) for p in presets}
 
 
-def _datasets(data: str | Path | xr.Dataset | None, presets: list[str], quick: bool) -> dict[str, xr.Dataset]:
+def _datasets(data: str | Path | xr.Dataset | None, presets: list[str], quick: bool,
+              reader: dict[str, Any] | None = None) -> dict[str, xr.Dataset]:
+    """``{name: Dataset}``: one synthetic scene per preset, or ``data`` (a Dataset, or a file read by
+    :func:`hsaug.readers.read_dataset` with the keyword arguments ``reader``: target, quantity,
+    reflectance_scale, id_column, wavelength, targets, bands — what the file cannot say itself)."""
     if data is None:
+        if reader:
+            raise ValueError(f"reader options {sorted(reader)} apply to a data file; got data=None")
         return synthetic_datasets(presets, quick=quick)
     if isinstance(data, xr.Dataset):
+        if reader:
+            raise ValueError(f"reader options {sorted(reader)} apply to a data file, not to a Dataset")
         return {"dataset": data}
-    from .datasets import read_dataset
+    from .readers import read_dataset
 
-    return {Path(data).name: read_dataset(data)}
+    return {Path(data).name: read_dataset(data, **(reader or {}))}
 
 
+def _dataset_info(ds: xr.Dataset) -> dict[str, str]:
+    """What a section says about a user's data: its title, quantity, source, licence, targets and units."""
+    info = {k: str(ds.attrs[k]) for k in ("title", "quantity", "reflectance_scale", "source", "licence")
+            if k in ds.attrs}
+    info["targets"] = ", ".join(str(o) for o in ds["output"].values) if "output" in ds.coords else ""
+    units = ds["target"].attrs.get("units", "") if "target" in ds else ""
+    info["units"] = units if isinstance(units, str) else ", ".join(str(u) for u in units)
+    return info
+
+
+def physics_plan(ds: xr.Dataset, augmentations: list[str]) -> tuple[list[str], list[str]]:
+    """(the augmentations to train, notes): every method sees the spectra as declared; those containing a
+    physics augmentation (:data:`PHYSICS`) get exact reflectance inside training (each conversion is one
+    note, :func:`hsaug.training.describe_conversions`), or are left out — with the reason — when the data
+    cannot be converted exactly."""
+    from .training import describe_conversions
+
+    physics = [a for a in augmentations if any(p in str(a).split("+") for p in PHYSICS)]
+    if not physics:
+        return list(augmentations), []
+    try:
+        conversions = describe_conversions(ds, physics)
+    except ValueError as err:
+        return [a for a in augmentations if a not in physics], [f"left out {physics}: {err}"]
+    return list(augmentations), conversions
+
+
+def _cluster(func):
+    """``scheduler=`` (a dask.distributed address or Client; None: here) for a reproduction target: its member
+    groups train there as tasks writing to ``output_dir/runs`` (:func:`hsaug.experiments.runner.on_cluster`)."""
+    import functools
+
+    from .experiments.runner import on_cluster
+
+    @functools.wraps(func)
+    def run(*args: Any, scheduler: Any = None, **kwargs: Any) -> Any:
+        with on_cluster(scheduler):
+            return func(*args, **kwargs)
+
+    return run
+
+
+@_cluster
 def reproduce_table(
     target: str,
     settings: TrainSettings | None = None,
@@ -119,6 +177,7 @@ def reproduce_table(
     quick: bool = False,
     output_dir: str | Path = "results",
     progress: bool = True,
+    reader: dict[str, Any] | None = None,
     **protocol: Any,
 ) -> dict:
     """Run Table 1 (``"table1"``, comparison) or Table 3 (``"table3"``, greedy combination)
@@ -131,18 +190,26 @@ def reproduce_table(
         raise ValueError(f"target must be 'table1' or 'table3'; got {target!r}")
     settings = _settings(target, settings, quick)
     out = Path(output_dir)
+    candidates = list(protocol.pop("augmentations", experiments.PAPER_AUGMENTATIONS))
     common = dict(settings=settings, progress=progress, results_dir=out / "runs", **protocol)
     sections = []
-    for name, ds in _datasets(data, list(presets), quick).items():
-        comparison = experiments.compare_augmentations(ds, **common)
+    for name, ds in _datasets(data, list(presets), quick, reader).items():
+        augs, notes = physics_plan(ds, candidates)
+        comparison = experiments.compare_augmentations(ds, augs, **common)
         if target == "table1":
             section = comparison
         else:
-            section = experiments.greedy_combination(ds, comparison=comparison, **common)
+            section = experiments.greedy_combination(ds, augs, comparison=comparison, **common)
         section["subtitle"] = f"{name} preset" if data is None else name
         if data is None:
             section["dataset"] = {k: ds.attrs[k] for k in ("preset", "snr_db", "endmember_names", "mixing")
                                   if k in ds.attrs}
+            if notes:
+                section["notes"] = notes
+        else:  # a user's data: its own title, targets and units; no paper columns beside it
+            section.update(title=name, paper=False, dataset=_dataset_info(ds),
+                           notes=[f"spectra used as declared ({ds.attrs.get('quantity', 'unknown')}) by every "
+                                  "method"] + notes)
         sections.append(section)
     result = {"target": target, "quick": quick, "sections": sections}
     experiments.write_json(result, out / f"{target}.json")
@@ -153,6 +220,7 @@ def reproduce_table(
 SWEEP_GRID = {"alphas": (0.0, 0.001, 0.01, 0.1, 1.0), "rs": (0.01, 0.03, 0.1, 0.3)}
 
 
+@_cluster
 def reproduce_sweep(
     *,
     presets: list[str] = ("paper", "hard"),
@@ -164,6 +232,7 @@ def reproduce_sweep(
     quick: bool = False,
     output_dir: str | Path = "results",
     progress: bool = True,
+    reader: dict[str, Any] | None = None,
     **protocol: Any,
 ) -> dict[str, xr.Dataset]:
     """Test R² over ``alphas`` × ``rs`` with ``augmentation`` on each preset's scene (or on
@@ -175,7 +244,7 @@ def reproduce_sweep(
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name, ds in _datasets(data, list(presets), quick).items():
+    for name, ds in _datasets(data, list(presets), quick, reader).items():
         res = experiments.sweep(ds, augmentation, alphas=alphas, rs=rs, settings=settings, progress=progress,
                                 results_dir=out / "runs", **protocol)
         res.attrs["dataset"] = f"{name} preset" if data is None else name
@@ -185,6 +254,7 @@ def reproduce_sweep(
     return results
 
 
+@_cluster
 def reproduce_fig3(
     *,
     preset: str = "paper",
@@ -194,12 +264,13 @@ def reproduce_fig3(
     quick: bool = False,
     output_dir: str | Path = "results",
     progress: bool = True,
+    reader: dict[str, Any] | None = None,
     **protocol: Any,
 ) -> xr.Dataset:
     """Fig. 3's error distributions on one scene (or ``data``); writes ``output_dir/fig3.nc``
     and a summary ``output_dir/fig3.json`` (mean and mean absolute error per method)."""
     settings = _settings("fig3", settings, quick)
-    (name, ds), = _datasets(data, [preset], quick).items()
+    (name, ds), = _datasets(data, [preset], quick, reader).items()
     errors = experiments.error_distribution(ds, augmentation, settings=settings, progress=progress,
                                             results_dir=Path(output_dir) / "runs", **protocol)
     out = Path(output_dir)
@@ -214,6 +285,7 @@ def reproduce_fig3(
     return errors
 
 
+@_cluster
 def reproduce_real(
     target: str,
     *,
@@ -225,6 +297,7 @@ def reproduce_real(
     quick: bool = False,
     output_dir: str | Path = "results",
     progress: bool = True,
+    reader: dict[str, Any] | None = None,
     **protocol: Any,
 ) -> dict:
     """Table 2 (``"table2"``, comparison) or Table 4 (``"table4"``, greedy) on real spectra.
@@ -232,9 +305,12 @@ def reproduce_real(
     ``data``: a file any reader accepts, or a Dataset; default the bundled LimeSoDa
     SSP.460 soil spectra (``soil_target``: "SOC", "pH" or "Clay"), cropped to
     ``band_range`` [nm] (the paper's sensor covered 1130–2450 nm; a user's ``data`` is
-    used as given). Spectra are converted
-    to reflectance where that is exact (percent, absorbance); where it is not, the
-    physics augmentations (scattering, atmospheric) are left out and the result says why.
+    used as given; ``reader``: keyword arguments of :func:`hsaug.readers.read_dataset` for it).
+    Every method sees the spectra as declared; the physics augmentations (scattering,
+    atmospheric) act on exact reflectance inside training (percent, scaled counts, absorbance;
+    each conversion is a note of the result) and are left out, saying why, where the data cannot be
+    converted. The paper's title and columns go beside the bundled soil stand-in only; a
+    user's file is titled by its name, with its own targets and units.
     Data with predefined ``folds`` are split by them (test fold 1, validation fold 2).
     Writes ``output_dir/<target>.json``.
     """
@@ -244,17 +320,15 @@ def reproduce_real(
         raise ValueError(f"target must be 'table2' or 'table4'; got {target!r}")
     settings = _settings(target, settings, quick)
     if data is None:
+        if reader:
+            raise ValueError(f"reader options {sorted(reader)} apply to a data file; got data=None")
         ds, name = datasets.load_soil(target=soil_target, band_range=band_range), "LimeSoDa SSP.460"
     else:
-        (name, ds), = _datasets(data, [], quick).items()
-    augs = list(augmentations or experiments.PAPER_AUGMENTATIONS)
-    notes = []
-    try:
-        ds = datasets.to_reflectance(ds)
-    except ValueError as err:
-        left_out = [a for a in augs if a in PHYSICS]
-        augs = [a for a in augs if a not in PHYSICS]
-        notes.append(f"left out {left_out}: {err}")
+        (name, ds), = _datasets(data, [], quick, reader).items()
+    augs, notes = physics_plan(ds, list(augmentations or experiments.PAPER_AUGMENTATIONS))
+    notes.insert(0, f"spectra used as declared ({ds.attrs.get('quantity', 'unknown')}"
+                 + (f" × {ds.attrs['reflectance_scale']:g}" if "reflectance_scale" in ds.attrs else "")
+                 + ") by every method")
     split = fold_split(ds)
     if split is not None:
         settings = settings.replace(split=split)
@@ -265,7 +339,9 @@ def reproduce_real(
     else:
         section = experiments.greedy_combination(ds, augs, comparison=comparison, **common)
     section["subtitle"] = name
-    section["dataset"] = {k: str(ds.attrs[k]) for k in ("title", "quantity", "source", "licence") if k in ds.attrs}
+    section["dataset"] = _dataset_info(ds)
+    if data is not None:  # a user's data: its own title, targets and units; no paper columns beside it
+        section.update(title=name, paper=False)
     section["notes"] = notes + ([f"split by predefined folds: test fold 1 ({len(split['test'])} samples), "
                                  f"validation fold 2, training the rest"] if split else [])
     result = {"target": target, "quick": quick, "sections": [section]}
@@ -280,6 +356,7 @@ def robustness_augmentation(reflectance: bool) -> str:
     return "shift+atmospheric+scattering" if reflectance else "shift"
 
 
+@_cluster
 def reproduce_robustness(
     *,
     data: str | Path | xr.Dataset | None = None,
@@ -290,11 +367,14 @@ def reproduce_robustness(
     train_sizes: tuple | None = None,
     output_dir: str | Path = "results",
     progress: bool = True,
+    reader: dict[str, Any] | None = None,
     **protocol: Any,
 ) -> xr.Dataset:
     """The robustness protocol on a synthetic ``preset`` scene or on ``data`` (a file any
-    reader accepts, or a Dataset). Spectra are converted to reflectance where that is exact;
-    where not, the nuisances that need it are skipped (``attrs["skipped"]`` says why).
+    reader accepts, with the keyword arguments ``reader``, or a Dataset). Every method sees the spectra
+    as declared; physics augmentations convert exactly inside training (each conversion is a note),
+    and the nuisances that need reflectance fractions are skipped otherwise (``attrs["skipped"]``
+    says why).
     ``augmentation`` defaults to :func:`robustness_augmentation`. ``protocol``: keyword
     arguments of :func:`hsaug.experiments.robustness` and :func:`~hsaug.experiments.robustness_methods`
     (α, r, τ, losses, alphas, rs, nuisances, strengths, …). Writes
@@ -305,18 +385,19 @@ def reproduce_robustness(
     settings = _settings("robustness", settings, quick)
     sizes = ROBUSTNESS_TRAIN_SIZES["quick" if quick else "full"] if train_sizes is None else tuple(train_sizes)
     if data is None:
+        if reader:
+            raise ValueError(f"reader options {sorted(reader)} apply to a data file; got data=None")
         n_rows, n_cols = SCENE["quick" if quick else "full"]
         ds, name = synthetic.make_scene(preset, n_rows=n_rows, n_cols=n_cols), f"{preset} preset"
     else:
-        (name, ds), = _datasets(data, [], quick).items()
-    notes = []
-    try:
-        ds = datasets.to_reflectance(ds)
-        reflectance = True
-    except ValueError as err:
-        reflectance = False
-        notes.append(f"spectra kept as {ds.attrs.get('quantity', 'unknown')}: {err}")
+        (name, ds), = _datasets(data, [], quick, reader).items()
+    notes = [f"spectra used as declared ({ds.attrs.get('quantity', 'unknown')}) by every method"]
+    reflectance = datasets.convertible_to_reflectance(ds)
+    if not reflectance:
+        notes.append(f"spectra declared {ds.attrs.get('quantity', 'unknown')!r} cannot be converted to reflectance "
+                     "exactly: no physics augmentation")
     aug = augmentation or robustness_augmentation(reflectance)
+    notes += physics_plan(ds, [aug])[1]
     method_keys = ("alpha", "r", "tau", "losses", "alphas", "rs")
     methods = experiments.robustness_methods(aug, **{k: protocol.pop(k) for k in method_keys if k in protocol})
     split = fold_split(ds) if data is not None else None

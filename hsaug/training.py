@@ -68,7 +68,7 @@ from .results import HISTORY_KEYS, FitResult
 from .spectra import as_spectra, check_wavelength, dataset_tensors, describe as _describe
 from .splits import member_generators, resolve_split
 
-__all__ = ["fit", "load_training_data", "augment_members", "Config"]
+__all__ = ["fit", "load_training_data", "augment_members", "Config", "describe_conversions"]
 
 AUG_CHUNK = 16  # batches augmented per call (fewer, larger augmentation calls)
 # Adam's first moment of a weight whose gradient stays zero (a dead ReLU unit) decays by 0.9 a
@@ -189,6 +189,23 @@ def _reflectance_io(declaring: Any, quantity: dict[str, Any], label: str, physic
     return to_r, from_r, what
 
 
+def describe_conversions(data: Any, augmentations: Sequence[Any]) -> list[str]:
+    """What :func:`fit` will do to ``data`` (a Dataset or DataArray declaring its quantity) for each of
+    ``augmentations`` (specs as :class:`Config` takes them): one line per augmentation that contains a physics
+    augmentation and needs a conversion (none for reflectance as fractions, none for the others, which act on
+    the spectra as declared). ValueError, saying why, when one cannot be converted exactly. Trains nothing."""
+    declaring, quantity, _ = _declared(data)
+    out = []
+    for spec in augmentations:
+        cfg = as_config(spec)
+        physics = _needs_reflectance(cfg.build())
+        if physics:
+            what = _reflectance_io(declaring, quantity, cfg.label, physics)[2]
+            if what:
+                out.append(what)
+    return out
+
+
 # -- training --------------------------------------------------------------------------------------
 def _runs(keys: Sequence[Any]) -> list[tuple[slice, Any]]:
     """Consecutive runs of equal keys: [(slice, key), ...]."""
@@ -228,7 +245,9 @@ def fit(
     size, lr, seeds, split, patience, widths, device, threads; its defaults otherwise);
     ``overrides``: any of its fields by name, for a quick call (``fit(ds, epochs=5)``) —
     here ``seeds=3`` means the one seed 3 (a list gives several). Patience: early stopping
-    per member, keeping its best epoch's weights (needs a validation set). ``progress``: a
+    per member, keeping its best epoch's weights (needs a validation set); the default
+    ``"auto"`` is 10 % of the epochs, at least 5, with a validation set (none without one):
+    epochs are a selection on validation data (:attr:`TrainSettings.early_stopping`). ``progress``: a
     tqdm bar over epochs. ``callback(epoch, metrics)`` is called after every epoch with
     ``metrics`` mapping each of ``HISTORY_KEYS`` to that epoch's (M,) values, members in
     the result's order (e.g. :class:`hsaug.widgets.TrainingMonitor`). ``threads`` (a
@@ -254,7 +273,7 @@ def fit(
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable as callback(epoch, metrics); got {callback!r}")
     fw, hw, batch_size, patience, threads = (settings.feature_widths, settings.head_widths, settings.batch_size,
-                                            settings.patience, settings.threads)
+                                            settings.early_stopping, settings.threads)
     dev = resolve_device(settings.device)
     parts = resolve_split(x_all.shape[0], settings.split, settings.val_fraction, settings.test_fraction,
                           settings.split_seed)

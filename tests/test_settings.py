@@ -27,11 +27,16 @@ QUICK = dict(epochs=2, batch_size=16, progress=False)
 # -- the settings object ---------------------------------------------------------------------------
 def test_defaults_live_in_one_place_and_key_old_stores_identically():
     s = TrainSettings()
-    assert (s.epochs, s.batch_size, s.lr, s.seeds, s.patience) == (100, 32, 1e-3, (0,), None)
+    assert (s.epochs, s.batch_size, s.lr, s.seeds, s.patience) == (100, 32, 1e-3, (0,), "auto")
+    # "auto": epochs are a selection on validation data, 10 % of the epochs (at least 5) without improvement
+    assert s.early_stopping == 10 and s.run_key["patience"] == 10
+    assert TrainSettings(epochs=20).early_stopping == 5 and TrainSettings(epochs=1000).early_stopping == 100
+    assert TrainSettings(val_fraction=0.0).early_stopping is None  # no validation set: every epoch
+    assert TrainSettings(patience=None).early_stopping is None and TrainSettings(patience=3).early_stopping == 3
     # the dict stored runs were keyed by before TrainSettings existed: old stores stay reusable (they were
     # trained on the spectra as given, preprocess "none"; the default "standardize" keys runs of its own)
     assert s.preprocess == "standardize" and s.run_key["preprocess"] == "standardize"
-    assert TrainSettings(preprocess="none").run_key == {"epochs": 100, "batch_size": 32, "lr": 1e-3, "val_fraction": 0.1, "test_fraction": 0.1,
+    assert TrainSettings(preprocess="none", patience=None).run_key == {"epochs": 100, "batch_size": 32, "lr": 1e-3, "val_fraction": 0.1, "test_fraction": 0.1,
                          "split_seed": 0, "patience": None}
     split = {"train": np.arange(5, 20), "val": [0, 1], "test": np.array([2, 3, 4])}
     assert s.replace(split=split).run_key["split"] == {"train": list(range(5, 20)), "val": [0, 1], "test": [2, 3, 4]}
