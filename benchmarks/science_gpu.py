@@ -173,9 +173,9 @@ def part_fair(args, out: Path, clock: Clock) -> None:
             continue
         n = 100 if not args.tiny else 20
         split = authors_split(n * n) if not args.tiny else authors_split(400, n_train=100, n_val=100)
-        settings = TrainSettings(epochs=100 if not args.tiny else 1, seeds=(0, 1, 2, 3, 4) if not args.tiny else (0, 1),
-                                 split={k: v.tolist() for k, v in split.items()}, device=args.device,
-                                 preprocess="none")
+        settings = TrainSettings.paper(epochs=100 if not args.tiny else 1,
+                                       seeds=(0, 1, 2, 3, 4) if not args.tiny else (0, 1),
+                                       split={k: v.tolist() for k, v in split.items()}, device=args.device)
         ds = make_scene(preset, n_rows=n, n_cols=n, seed=0)
         res = {}
         for ranges in ("hsaug", "authors"):

@@ -313,6 +313,13 @@ class TrainSettings:
         return replace(self, **changes)
 
     @classmethod
+    def paper(cls, **changes: Any) -> TrainSettings:
+        """The paper's protocol: raw inputs (``preprocess="none"``) and a fixed schedule
+        (``patience=None``: every epoch, the last one's weights), with ``changes`` (seeds, epochs, …).
+        The defaults of :class:`TrainSettings` are the practitioner's (standardize, early stopping)."""
+        return cls(**{"preprocess": "none", "patience": None, **changes})
+
+    @classmethod
     def build(cls, settings: TrainSettings | None = None, **changes: Any) -> TrainSettings:
         """``settings`` (default ``TrainSettings()``) with ``changes``; unknown names are refused."""
         if settings is not None and not isinstance(settings, TrainSettings):

@@ -64,18 +64,15 @@ PHYSICS = ("scattering", "atmospheric")
 def train_settings(target: str, quick: bool = False, *, seeds: int | None = None, epochs: int | None = None,
                    device: str = "cpu", **changes: Any) -> TrainSettings:
     """The :class:`~hsaug.config.TrainSettings` of a target (``"table1"`` … ``"robustness"``):
-    its protocol's epochs and seeds (:data:`PROTOCOLS`, quick or full), the paper's
-    preprocessing (:data:`PAPER_PREPROCESS`, none) and fixed schedule (``patience=None``: no early
-    stopping), ``seeds`` (a number
+    its protocol's epochs and seeds (:data:`PROTOCOLS`, quick or full) on the paper's protocol
+    (:meth:`TrainSettings.paper`: raw inputs, fixed schedule), ``seeds`` (a number
     of seeds) / ``epochs`` / ``device`` / any other field in ``changes`` overriding them.
     Built once, at the edge (a notebook's parameters, the CLI), and passed down unchanged."""
     if target not in TARGET_PROTOCOL:
         raise ValueError(f"target must be one of {list(TARGET_PROTOCOL)}; got {target!r}")
     preset = dict(PROTOCOLS[TARGET_PROTOCOL[target]]["quick" if quick else "full"])
     preset.update({k: v for k, v in (("seeds", seeds), ("epochs", epochs)) if v is not None})
-    preset.setdefault("preprocess", PAPER_PREPROCESS)
-    preset.setdefault("patience", None)  # the paper's fixed schedule: every epoch, the last one's weights
-    return TrainSettings(device=device, **{**preset, **changes})
+    return TrainSettings.paper(device=device, **{**preset, **changes})
 
 
 def _settings(target: str, settings: TrainSettings | None, quick: bool) -> TrainSettings:

@@ -235,3 +235,14 @@ def test_config_ranges_select_the_authors_draws_and_keep_default_keys():
     assert default.build().ranges["delta"] == augment.get("shift").ranges["delta"]
     with pytest.raises(ValueError, match="ranges must be one of"):
         Config("shift", ranges="wild")
+
+
+def test_paper_protocol_is_raw_inputs_and_a_fixed_schedule():
+    from hsaug.experiments.runner import protocol_inputs
+
+    paper = TrainSettings.paper(seeds=3)
+    assert (paper.preprocess, paper.patience, paper.early_stopping) == ("none", None, None)
+    assert TrainSettings().preprocess == "standardize" and TrainSettings().early_stopping is not None
+    assert reproduction.train_settings("table1").preprocess == "none"
+    ds = synthetic.make_scene("paper", n_rows=6, n_cols=6, seed=0)
+    assert protocol_inputs(ds, None)[1] == TrainSettings.paper()  # the paper's protocols default to it

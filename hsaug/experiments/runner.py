@@ -106,8 +106,9 @@ def dataset_fingerprint(ds: xr.Dataset) -> str:
 
 
 def protocol_inputs(dataset: xr.Dataset, settings: TrainSettings | None) -> tuple[xr.Dataset, TrainSettings]:
-    """Every protocol's first step: the checked dataset and the settings (defaults when None)."""
-    return check_dataset(dataset), TrainSettings.build(settings)
+    """Every protocol's first step: the checked dataset and the settings (the paper's protocol,
+    :meth:`TrainSettings.paper`, when None)."""
+    return check_dataset(dataset), TrainSettings.build(settings) if settings is not None else TrainSettings.paper()
 
 
 def run_configs(

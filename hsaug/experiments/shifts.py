@@ -40,10 +40,10 @@ def shift_methods(augmentation: Any = SHIFT_AUGMENTATION) -> list[Config]:
 def shifts(dataset: xr.Dataset, *, settings: TrainSettings | None = None, results_dir: str | Path | None = None,
            progress: bool = True) -> xr.Dataset:
     """The robustness result (method, train_size = all, seed, cell) over every nuisance. Default
-    settings: 3 seeds, the paper's raw inputs (``preprocess="none"``), as measured in docs/science.md."""
+    settings: 3 seeds, the paper's protocol (:meth:`TrainSettings.paper`: raw inputs, fixed schedule), as measured in docs/science.md."""
     from .robustness import robustness
 
-    settings = settings or TrainSettings(seeds=(0, 1, 2), preprocess="none")
+    settings = settings or TrainSettings.paper(seeds=(0, 1, 2))
     return robustness(dataset, methods=shift_methods(), train_sizes=(None,), settings=settings,
                       results_dir=results_dir, progress=progress)
 
@@ -84,7 +84,7 @@ def _main(argv: list[str]) -> None:  # pragma: no cover - a command-line conveni
     from ..synthetic import make_scene
 
     preset, out = argv[0], Path(argv[1])
-    res = shifts(make_scene(preset, seed=0), settings=TrainSettings(seeds=(0, 1, 2), threads=1, preprocess="none"),
+    res = shifts(make_scene(preset, seed=0), settings=TrainSettings.paper(seeds=(0, 1, 2), threads=1),
                  results_dir=out,
                  progress=False)
     out.mkdir(parents=True, exist_ok=True)
