@@ -347,11 +347,8 @@ def _reader_options(args: Any, path: Path) -> dict[str, Any]:
 
     from . import readers
 
-    kind = readers._SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise ValueError(f"DATA {path}: unknown file type {path.suffix!r}; accepted: {sorted(readers._SUFFIXES)}")
-    reader = {"netcdf": readers.read_netcdf, "csv": readers.read_csv, "envi": readers.read_envi,
-              "mat": readers.read_mat}[kind]
+    reader = readers.reader_for(path)
+    kind = readers.SUFFIXES[path.suffix.lower()]
     accepted = set(inspect.signature(reader).parameters)
     given: dict[str, tuple[str, Any]] = {}
     if args.target_column:

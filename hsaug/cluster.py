@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from .spectra import _describe
+from .spectra import describe
 
 __all__ = ["connect", "SCHEDULER_TIMEOUT_S"]
 
@@ -37,7 +37,7 @@ def connect(scheduler: Any, timeout: float | None = None):
         return
     if not isinstance(scheduler, str) or not scheduler:
         raise ValueError(f"scheduler must be None, 'threads', 'synchronous', a dask.distributed Client or an address "
-                         f"such as 'tcp://127.0.0.1:8786'; got {_describe(scheduler)}")
+                         f"such as 'tcp://127.0.0.1:8786'; got {describe(scheduler)}")
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
     address = scheduler if "://" in scheduler else f"tcp://{scheduler}"

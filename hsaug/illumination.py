@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 from .params import Param
-from .spectra import UNITS, check_wavelength, describe as _describe
+from .spectra import UNITS, check_wavelength, describe
 
 __all__ = [
     "surface_radiance",
@@ -97,7 +97,7 @@ class Illumination:
             arr = _as_float64(value, name)
             if arr.shape != (wl.numel(),):
                 raise ValueError(
-                    f"{name} must have one value per wavelength, shape ({wl.numel()},); got {_describe(value)}"
+                    f"{name} must have one value per wavelength, shape ({wl.numel()},); got {describe(value)}"
                 )
             if not np.isfinite(arr).all():
                 raise ValueError(f"{name} must be finite irradiance [{IRRADIANCE_UNITS}]; got NaN or inf")
@@ -150,7 +150,7 @@ def _as_float64(value: Any, name: str) -> np.ndarray:
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric; got {_describe(value)}") from None
+        raise ValueError(f"{name} must be numeric; got {describe(value)}") from None
 
 
 def _grid(wavelength: Any) -> np.ndarray:

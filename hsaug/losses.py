@@ -64,7 +64,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .spectra import describe as _describe
+from .spectra import describe
 
 __all__ = [
     "LOSSES",
@@ -99,7 +99,7 @@ class LabelScaling:
         """Scaling fitted on labels ``y`` (N, s): each output's min and max → 0 and 1."""
         y = torch.as_tensor(y, dtype=torch.float32)
         if y.ndim != 2 or y.shape[0] < 1:
-            raise ValueError(f"labels must have shape (N, s) with N >= 1; got {_describe(y)}")
+            raise ValueError(f"labels must have shape (N, s) with N >= 1; got {describe(y)}")
         low = y.min(dim=0).values
         span = y.max(dim=0).values - low
         return cls(low, torch.where(span > 0, span, torch.ones_like(span)))
@@ -183,7 +183,7 @@ def positives_per_anchor(
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2 or y.shape[0] < 2:
-        raise ValueError(f"labels must be (N, s) or (N,) with N >= 2; got {_describe(labels)}")
+        raise ValueError(f"labels must be (N, s) or (N,) with N >= 2; got {describe(labels)}")
     if not torch.isfinite(y).all():
         raise ValueError("labels must be finite; they contain NaN or inf")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 2 <= batch_size <= y.shape[0]:
@@ -335,14 +335,14 @@ def check_positive(value: Any, name: str, what: str, n_members: int | None = Non
     if isinstance(value, torch.Tensor) and value.ndim > 0:
         t = value.detach().float()
         if t.ndim != 1 or (n_members is not None and t.shape[0] != n_members):
-            raise ValueError(f"{name} must be a number or one value per member ({n_members},); got {_describe(value)}")
+            raise ValueError(f"{name} must be a number or one value per member ({n_members},); got {describe(value)}")
         if not (torch.isfinite(t).all() and (t > 0).all()):
             raise ValueError(f"{name} ({what}) must be > 0 and finite; got {t.tolist()}")
         return t
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} ({what}) must be a positive number; got {_describe(value)}") from None
+        raise ValueError(f"{name} ({what}) must be a positive number; got {describe(value)}") from None
     if not (math.isfinite(v) and v > 0):
         raise ValueError(f"{name} ({what}) must be > 0 and finite; got {value!r}")
     return v
@@ -367,13 +367,13 @@ def contrastive_loss(
     f = torch.as_tensor(features)
     y = torch.as_tensor(labels, device=f.device)
     if f.ndim not in (2, 3) or not torch.is_floating_point(f):
-        raise ValueError(f"features must be a float tensor (2N, d) or (M, 2N, d); got {_describe(features)}")
+        raise ValueError(f"features must be a float tensor (2N, d) or (M, 2N, d); got {describe(features)}")
     if y.ndim == 1 and f.ndim == 2:
         y = y[:, None]
     if y.ndim != f.ndim or y.shape[:-2] != f.shape[:-2]:
         raise ValueError(
             f"labels must have shape (N, s) or (2N, s) matching features {tuple(f.shape)} "
-            f"(with the same leading member axis); got {_describe(labels)}"
+            f"(with the same leading member axis); got {describe(labels)}"
         )
     n2 = f.shape[-2]
     if n2 < 2 or n2 % 2:

@@ -27,7 +27,7 @@ import xarray as xr
 
 from .cluster import SCHEDULER_TIMEOUT_S, connect
 from .predictor import Model, load_model
-from .spectra import _describe
+from .spectra import describe
 
 __all__ = ["predict_map", "open_scene", "write_scene", "example_files", "write_map", "map_figure", "CHUNK_BYTES",
            "SCHEDULER_TIMEOUT_S"]
@@ -65,9 +65,9 @@ def _open_envi_scene(path: Path, chunks: Any, bands: str = "error") -> xr.DataAr
     (:func:`hsaug.readers.read_envi` with ``chunks``: its header rules, and a graph that holds the
     file's path, not an open file, so it goes to a process-based cluster)."""
     from .readers import read_envi
-    from .readers.envi import _envi_paths
+    from .readers.envi import envi_paths
 
-    hdr, _ = _envi_paths(path)
+    hdr, _ = envi_paths(path)
     from spectral.io import envi
 
     try:  # the shape, for chunks of whole rows of about CHUNK_BYTES
@@ -178,7 +178,7 @@ def _as_cube(scene: Any, chunks: Any, what: str = "scene") -> xr.DataArray:
         scene = scene["spectra"].assign_attrs({**scene.attrs, **scene["spectra"].attrs})
     if not isinstance(scene, xr.DataArray):
         raise ValueError(f"scene must be a (y, x, wavelength) DataArray, a Dataset with 'spectra' or a file path; "
-                         f"got {_describe(scene)}")
+                         f"got {describe(scene)}")
     if set(scene.dims) != {"y", "x", "wavelength"}:
         raise ValueError(f"{what} must have dims ('y', 'x', 'wavelength'); got {scene.dims}")
     scene = scene.transpose("y", "x", "wavelength")
@@ -361,14 +361,14 @@ def map_figure(pred: xr.DataArray, truth: xr.DataArray | None = None, *, outputs
     from plotly.subplots import make_subplots
 
     if not isinstance(pred, xr.DataArray) or not {"y", "x", "output"} <= set(pred.dims):
-        raise ValueError(f"pred must be a (y, x, output) DataArray from predict_map; got {_describe(pred)}")
+        raise ValueError(f"pred must be a (y, x, output) DataArray from predict_map; got {describe(pred)}")
     names = [str(o) for o in pred["output"].values] if outputs is None else list(outputs)
     missing = [o for o in names if o not in [str(v) for v in pred["output"].values]]
     if missing:
         raise ValueError(f"outputs {missing} are not in the map; it has {list(pred['output'].values)}")
     if truth is not None:
         if not isinstance(truth, xr.DataArray) or not {"y", "x", "output"} <= set(truth.dims):
-            raise ValueError(f"truth must be a (y, x, output) DataArray; got {_describe(truth)}")
+            raise ValueError(f"truth must be a (y, x, output) DataArray; got {describe(truth)}")
         if truth.sizes["y"] != pred.sizes["y"] or truth.sizes["x"] != pred.sizes["x"]:
             raise ValueError(f"truth is {truth.sizes['y']} x {truth.sizes['x']} pixels but the map is "
                              f"{pred.sizes['y']} x {pred.sizes['x']}")

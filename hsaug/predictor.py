@@ -47,7 +47,7 @@ from . import __version__
 from . import preprocess as _pre
 from .losses import LabelScaling
 from .models import MLPEnsemble
-from .spectra import _describe, check_wavelength, gaussian_response
+from .spectra import describe, check_wavelength, gaussian_response
 
 __all__ = ["Model", "load_model", "ResampleWarning", "ConversionWarning", "CONSTRAINTS", "constrain",
            "FORMAT", "FORMAT_VERSION"]
@@ -115,7 +115,7 @@ def _quantity(q: Any) -> dict[str, Any]:
         scale = q.get("reflectance_scale")
         return {"quantity": str(q["quantity"]), "reflectance_scale": None if scale is None else float(scale)}
     raise ValueError(f"quantity must be a name ('reflectance', 'absorbance', 'unknown', …) or a dict with "
-                     f"'quantity' and 'reflectance_scale'; got {_describe(q)}")
+                     f"'quantity' and 'reflectance_scale'; got {describe(q)}")
 
 
 class Model:
@@ -146,7 +146,7 @@ class Model:
         version: str = __version__,
     ) -> None:
         if not isinstance(network, MLPEnsemble):
-            raise ValueError(f"network must be an hsaug.models.MLPEnsemble; got {_describe(network)}")
+            raise ValueError(f"network must be an hsaug.models.MLPEnsemble; got {describe(network)}")
         self.network = network.cpu().eval()
         self.wavelength = check_wavelength(wavelength, network.n_bands).double().numpy() \
             if not isinstance(wavelength, np.ndarray) else np.asarray(wavelength, dtype=np.float64)
@@ -351,11 +351,11 @@ class Model:
             try:
                 x = np.asarray(x)
             except Exception:
-                raise ValueError(f"x must be spectra (N, B) as numpy, torch or a DataArray; got {_describe(x)}") from None
+                raise ValueError(f"x must be spectra (N, B) as numpy, torch or a DataArray; got {describe(x)}") from None
             if x.dtype.kind not in "fiu":
-                raise ValueError(f"x must be numeric spectra (N, B); got {_describe(x)}")
+                raise ValueError(f"x must be numeric spectra (N, B); got {describe(x)}")
         if x.ndim != 2:
-            raise ValueError(f"x must be 2-D spectra (N, B) (or a DataArray with a 'wavelength' dim); got {_describe(x)}")
+            raise ValueError(f"x must be 2-D spectra (N, B) (or a DataArray with a 'wavelength' dim); got {describe(x)}")
         grid = self._grid_map(wavelength) if wavelength is not None else None
         n_in = x.shape[1] if grid is None else grid.shape[1]
         if x.shape[1] != n_in or (grid is None and x.shape[1] != self.n_bands):

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .spectra import _describe
+from .spectra import describe
 
 __all__ = ["Preprocess", "Identity", "Standardize", "Scale", "SNV", "SavGol", "Chain", "build", "from_state", "names",
            "DEFAULT"]
@@ -46,9 +46,9 @@ def _as_tensor(x: Any, name: str = "x") -> torch.Tensor:
     if isinstance(x, np.ndarray):
         x = torch.as_tensor(x)
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} must be a torch tensor or numpy array of spectra (N, B); got {_describe(x)}")
+        raise ValueError(f"{name} must be a torch tensor or numpy array of spectra (N, B); got {describe(x)}")
     if x.ndim != 2 or x.shape[1] < 1:
-        raise ValueError(f"{name} must be 2-D spectra (N spectra, B bands); got {_describe(x)}")
+        raise ValueError(f"{name} must be 2-D spectra (N spectra, B bands); got {describe(x)}")
     if not torch.is_floating_point(x):
         x = x.float()
     return x
@@ -70,9 +70,9 @@ class Preprocess(nn.Module):
         """Fit on spectra ``x`` (N, B) — the training rows only; returns self."""
         t = _as_tensor(x)
         if t.shape[0] < 1:
-            raise ValueError(f"{self.name}: fit needs at least one spectrum; got {_describe(x)}")
+            raise ValueError(f"{self.name}: fit needs at least one spectrum; got {describe(x)}")
         if not bool(torch.isfinite(t).all()):
-            raise ValueError(f"{self.name}: fit needs finite spectra; got NaN or inf in {_describe(x)}")
+            raise ValueError(f"{self.name}: fit needs finite spectra; got NaN or inf in {describe(x)}")
         self._check_bands(t.shape[1], fitting=True)
         self.n_bands = int(t.shape[1])
         self._fit(t)
@@ -372,7 +372,7 @@ def build(spec: Any = DEFAULT) -> Preprocess:
         parts = [_one(p, spec) for p in pieces]
     else:
         raise ValueError(f"preprocess must be a name such as {names()}, a '+'-joined chain, a list of names or "
-                         f"None; got {_describe(spec)}")
+                         f"None; got {describe(spec)}")
     if not parts:
         raise ValueError(f"preprocess must name at least one step; got {spec!r}")
     return parts[0] if len(parts) == 1 else Chain(parts)
@@ -398,7 +398,7 @@ def _split_plus(spec: str) -> list[str]:
 def from_state(state: dict[str, Any]) -> Preprocess:
     """Rebuild a (fitted) preprocessing from :meth:`Preprocess.state`, bitwise."""
     if not isinstance(state, dict) or "spec" not in state:
-        raise ValueError(f"preprocessing state must be a dict from Preprocess.state(); got {_describe(state)}")
+        raise ValueError(f"preprocessing state must be a dict from Preprocess.state(); got {describe(state)}")
     step = build(state["spec"])
     if isinstance(step, Chain) != (state.get("name") == "chain"):
         raise ValueError(f"preprocessing state {state.get('spec')!r} does not match its name {state.get('name')!r}")

@@ -17,7 +17,7 @@ from .models import MLPEnsemble
 from .predictor import constrain
 from .preprocess import build as build_preprocess
 from .spectra import as_spectra
-from .spectra import describe as _describe
+from .spectra import describe
 
 __all__ = ["FitResult", "save_result", "HISTORY_KEYS"]
 
@@ -197,7 +197,7 @@ def save_result(result: FitResult, output_dir: Any, name: str = "fit", *, predic
     from pathlib import Path
 
     if not isinstance(result, FitResult):
-        raise ValueError(f"result must be a FitResult from hsaug.training.fit; got {_describe(result)}")
+        raise ValueError(f"result must be a FitResult from hsaug.training.fit; got {describe(result)}")
     if not isinstance(name, str) or not name or "/" in name:
         raise ValueError(f"name must be a plain file stem; got {name!r}")
     folder = Path(output_dir)

@@ -63,7 +63,6 @@ def describe(value: Any) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-_describe = describe  # old private name, kept so code written against it still imports
 
 
 def _to_numpy(value: Any, name: str) -> np.ndarray:

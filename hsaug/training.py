@@ -65,7 +65,7 @@ from .metrics import METRICS, mae, r2_score, regression_metrics
 from .models import MLPEnsemble
 from .predictor import constrain
 from .results import HISTORY_KEYS, FitResult
-from .spectra import as_spectra, check_wavelength, dataset_tensors, describe as _describe
+from .spectra import as_spectra, check_wavelength, dataset_tensors, describe
 from .splits import member_generators, resolve_split
 
 __all__ = ["fit", "load_training_data", "augment_members", "Config", "describe_conversions"]
@@ -108,11 +108,11 @@ def load_training_data(data: Any, target: Any, wavelength: Any) -> tuple[torch.T
         y = torch.as_tensor(np.asarray(target.detach().cpu() if isinstance(target, torch.Tensor) else target,
                                        dtype=np.float32))
     except (TypeError, ValueError) as err:
-        raise ValueError(f"target must hold numbers (N,) or (N, s); got {_describe(target)} ({err})") from None
+        raise ValueError(f"target must hold numbers (N,) or (N, s); got {describe(target)} ({err})") from None
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2:
-        raise ValueError(f"target must be (N,) or (N, s); got {_describe(target)}")
+        raise ValueError(f"target must be (N,) or (N, s); got {describe(target)}")
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"target has {y.shape[0]} rows but spectra have {x.shape[0]}; they must match")
     if not torch.isfinite(y).all():

@@ -116,9 +116,8 @@ def test_cache_sees_in_place_edits_through_numpy_and_data():
     assert sp.check_wavelength(wl, 10).shape == (10,)
 
 
-def test_public_describe_and_old_private_name():
+def test_public_describe():
     assert sp.describe(np.zeros((2, 3))) == "ndarray of shape (2, 3) and dtype float64"
-    assert sp._describe is sp.describe
 
 
 def test_sort_undoes_any_permutation_of_bands():

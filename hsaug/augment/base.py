@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..params import Option, Param, uniform
-from ..spectra import as_spectra, check_wavelength, describe as _describe
+from ..spectra import as_spectra, check_wavelength, describe
 
 __all__ = ["Param", "Option", "Augmentation", "Params", "uniform", "check_count"]
 
@@ -215,7 +215,7 @@ class Augmentation:
             elif t.shape != (n,):
                 raise ValueError(
                     f"{self.name}: parameter {name} must be a scalar or have shape ({n},), "
-                    f"one value per spectrum; got {_describe(value)}"
+                    f"one value per spectrum; got {describe(value)}"
                 )
             values.append(t)
         # every bound in one comparison (NaN fails both sides, so it is refused too)
@@ -288,7 +288,7 @@ class Augmentation:
         if index is not None:
             index = torch.as_tensor(index, device=x.device).long()
             if index.shape != (x.shape[0],):
-                raise ValueError(f"{self.name}: index must have shape ({x.shape[0]},); got {_describe(index)}")
+                raise ValueError(f"{self.name}: index must have shape ({x.shape[0]},); got {describe(index)}")
         out = self._apply(x, wl, p, index)
         return out.to(dtype=x.dtype)
 

@@ -28,7 +28,7 @@ datasets), :mod:`~hsaug.readers.mat`. Everything public is importable from here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import xarray as xr
 
@@ -70,6 +70,7 @@ __all__ = [
     "quantity_attrs",
     "NOT_INVERTIBLE",
     "SUFFIXES",
+    "reader_for",
 ]
 
 #: File suffixes :func:`read_dataset` knows, and the reader each goes to.
@@ -82,20 +83,19 @@ SUFFIXES = {
 }
 
 
-def read_dataset(path: str | Path, **kw: Any) -> xr.Dataset:
-    """Read any supported file by its suffix: ``.nc`` → :func:`read_netcdf`, ``.csv`` →
-    :func:`read_csv`, ``.hdr``/``.img`` (ENVI) → :func:`read_envi`, ``.mat`` →
-    :func:`read_mat`. Keyword arguments go to that reader."""
+def reader_for(path: str | Path) -> Callable[..., Any]:
+    """The reader a file goes to by its suffix (:data:`SUFFIXES`); a clear error for others."""
     p = Path(path)
     kind = SUFFIXES.get(p.suffix.lower())
     if kind is None:
         raise ValueError(
             f"{p}: unknown file type {p.suffix!r}; accepted suffixes are {sorted(SUFFIXES)}"
         )
-    reader = {"netcdf": read_netcdf, "csv": read_csv, "envi": read_envi, "mat": read_mat}[kind]
-    return reader(p, **kw)
+    return {"netcdf": read_netcdf, "csv": read_csv, "envi": read_envi, "mat": read_mat}[kind]
 
 
-# Old private names, kept so code written against them still imports (use the public ones).
-_build, _check_scale, _norm_quantity, _quantity_attrs = build_dataset, check_scale, norm_quantity, quantity_attrs
-_NOT_INVERTIBLE, _SUFFIXES = NOT_INVERTIBLE, SUFFIXES
+def read_dataset(path: str | Path, **kw: Any) -> xr.Dataset:
+    """Read any supported file by its suffix: ``.nc`` → :func:`read_netcdf`, ``.csv`` →
+    :func:`read_csv`, ``.hdr``/``.img`` (ENVI) → :func:`read_envi`, ``.mat`` →
+    :func:`read_mat`. Keyword arguments go to that reader."""
+    return reader_for(path)(Path(path), **kw)

@@ -46,7 +46,7 @@ class EnviFile:
     bad_bands: int
 
 
-def _envi_paths(path: Path) -> tuple[Path, Path]:
+def envi_paths(path: Path) -> tuple[Path, Path]:
     """(header, data file) for a path naming either of them."""
     if path.suffix.lower() == ".hdr":
         hdr = path
@@ -203,7 +203,7 @@ def open_envi(
     """
     from spectral.io import envi
 
-    hdr, data = _envi_paths(Path(path))
+    hdr, data = envi_paths(Path(path))
     src = str(hdr)
     try:
         meta = envi.read_envi_header(str(hdr))
