@@ -93,6 +93,7 @@ import torch
 import xarray as xr
 
 from . import augment
+from .datasets import quantity_of, reflectance_transform
 from .spectra import check_dataset, gaussian_response
 from .synthetic import mix
 
@@ -191,9 +192,9 @@ def missing_requirement(dataset: xr.Dataset, name: str) -> str | None:
     """Why nuisance ``name`` cannot run on ``dataset`` (a sentence), or None when it can."""
     needs = get(name).needs
     if needs == "reflectance":
-        quantity = str(dataset.attrs.get("quantity", "unknown"))
+        quantity, _ = quantity_of(dataset)
         if quantity != "reflectance":
-            return (f"{name} needs reflectance in [0, 1]; these spectra are {quantity!r} "
+            return (f"{name} needs reflectance; these spectra are {quantity!r} "
                     "(convert with hsaug.datasets.to_reflectance where that is exact)")
     if needs in ("scene", "samples"):
         if "endmembers" not in dataset or "mixing" not in dataset.attrs:
@@ -321,6 +322,14 @@ def perturb(dataset: xr.Dataset, name: str, strength: float, rows: Any = None, *
     x = torch.as_tensor(ds["spectra"].values[rows], dtype=torch.float32)
     if strength == 0.0:
         return x
+    if nuisance.needs == "reflectance":
+        _, scale = quantity_of(ds)
+        if scale is not None and scale != 1.0:  # e.g. reflectance x 10000: the physics acts on fractions
+            to_r, from_r = reflectance_transform(ds)
+            fractions = ds.copy()
+            fractions["spectra"] = ds["spectra"].copy(data=to_r(torch.as_tensor(ds["spectra"].values)).numpy())
+            fractions.attrs["reflectance_scale"] = 1.0
+            return from_r(perturb(fractions, name, strength, rows, seed=seed))
     wl_np = np.array(ds["wavelength"].values, dtype=np.float64)
     wl = torch.tensor(wl_np, dtype=torch.float32)
     if name == "calibration_shift":

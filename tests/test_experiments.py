@@ -112,9 +112,10 @@ def test_greedy_adds_one_augmentation_per_step(scene, tmp_path):
     assert sizes == [1, 2, 3] and g["rows"][0]["augmentations"] == ["shift"]
     assert g["rows"][0]["delta_r2"] is None
     np.testing.assert_allclose(g["rows"][1]["delta_r2"], g["rows"][1]["r2_mean"] - g["rows"][0]["r2_mean"])
-    # step 1 tried both remaining candidates, and picked the best of them
+    # step 1 tried both remaining candidates, and picked the best of them on validation
     assert len(g["steps"][0]) == 2
-    assert g["rows"][1]["r2_mean"] == max(s["r2_mean"] for s in g["steps"][0])
+    assert g["rows"][1]["val_r2_mean"] == max(s["val_r2_mean"] for s in g["steps"][0])
+    assert "validation" in g["selection"] and "r2_mean" not in g["steps"][0][0]  # no test number behind a choice
     json.dumps(g)
     with pytest.raises(ValueError, match="start must be one of"):
         experiments.greedy_combination(scene, ["shift"], start="flip", settings=tiny(1), **TINY)
@@ -132,3 +133,23 @@ def test_sweep_grid_shares_the_baseline_row(scene):
     assert s["r2_mean"].shape == (2, 2)
     # alpha = 0 does not use r: the same runs fill the row
     assert s["r2_mean"].values[0, 0] == s["r2_mean"].values[0, 1]
+
+
+def test_stored_runs_without_validation_r2_are_trained_again(scene, tmp_path, monkeypatch):
+    """Runs stored before validation R² was kept cannot be selected on: they count as missing."""
+    from hsaug.experiments import runner
+
+    experiments.compare_augmentations(scene, ["shift"], settings=tiny(1), baselines=(), results_dir=tmp_path, **TINY)
+    files = sorted((tmp_path / "compare").glob("*.json"))
+    assert len(files) == 2
+    old = json.loads(files[0].read_text())
+    old_metrics = old["metrics"] if "metrics" in old else old["result"]["metrics"]
+    assert "val_r2" in old_metrics
+    old_metrics.pop("val_r2")
+    files[0].write_text(json.dumps(old))
+    trained = []
+    real_fit = runner.fit
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: trained.append(1) or real_fit(*a, **k))
+    res = experiments.compare_augmentations(scene, ["shift"], settings=tiny(1), baselines=(), results_dir=tmp_path,
+                                            **TINY)
+    assert len(trained) == 1 and all(np.isfinite(r["val_r2_mean"]) for r in res["rows"])

@@ -5,7 +5,7 @@ import pytest
 
 from hsaug import synthetic
 from hsaug.config import Config, TrainSettings
-from hsaug.experiments import fair
+from hsaug.experiments import fair, protocols
 from hsaug.experiments.budget import authors_split
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -25,20 +25,38 @@ def test_greedy_and_best_single_choose_on_validation_only(data):
     ds, poisoned, settings = data
     kw = dict(candidates=("shift", "flip", "band_erasure"), max_size=2, settings=settings, alpha=0.1, r=0.3,
               progress=False)
-    a, b = fair.fair_greedy(ds, **kw), fair.fair_greedy(poisoned, **kw)
+    # the paper protocol itself (hsaug reproduce table3/table4); fair.fair_greedy is the same function
+    assert fair.fair_greedy is protocols.greedy_combination and fair.fair_best_single is protocols.best_single
+    a, b = protocols.greedy_combination(ds, **kw), protocols.greedy_combination(poisoned, **kw)
     assert a["start"] == b["start"]
     assert [r["augmentations"] for r in a["rows"]] == [r["augmentations"] for r in b["rows"]]
     assert [r["val_r2_mean"] for r in a["rows"]] == [r["val_r2_mean"] for r in b["rows"]]
     assert a["steps"] == b["steps"]  # every candidate's validation score, bitwise
+    for step, row in zip(a["steps"], a["rows"][1:]):  # each step's choice is its best on validation
+        assert "+".join(row["augmentations"]) == max(step, key=lambda c: c["val_r2_mean"])["name"]
     assert [r["r2_mean"] for r in a["rows"]] != [r["r2_mean"] for r in b["rows"]]  # the test part did change
     # the start is the best on validation, not necessarily on test
     comp = fair.fair_comparison(ds, ("shift", "flip", "band_erasure"), settings=settings, alpha=0.1, r=0.3,
                                 progress=False)
     rows = [r for r in comp["rows"] if r["name"] != "baseline"]
     assert a["start"] == max(rows, key=lambda r: r["val_r2_mean"])["name"]
+    # best_single on the paper's comparison (with ridge/PLS rows) is blind to the test labels too
+    pc = protocols.compare_augmentations(poisoned, ("shift", "flip", "band_erasure"), settings=settings, alpha=0.1,
+                                         r=0.3, progress=False)
+    assert protocols.best_single(pc) == protocols.best_single(comp) == a["start"]
+    assert [r["r2_mean"] for r in pc["rows"][:4]] != [r["r2_mean"] for r in comp["rows"]]
+    test_only = {"rows": [{k: v for k, v in r.items() if not k.startswith("val_")} for r in comp["rows"]]}
+    with pytest.raises(ValueError, match="chooses on validation"):
+        protocols.best_single(test_only)
     md = fair.fair_table1_markdown({"hsaug": comp})
     assert md.splitlines()[2].startswith("| baseline |") and md.count("\n") == 5 and "| 0.55 |" in md
     assert fair.fair_greedy_markdown(a).count("\n") == 3
+    from hsaug import report
+
+    md = report.markdown({"target": "mine", "paper": False, **a})
+    assert "Selection: validation R²" in md and "chosen on validation" in md
+    old = {k: v for k, v in a.items() if k != "selection"}  # a result stored before selection on validation
+    assert "Selection: mean test R²" in report.markdown({"target": "mine", "paper": False, **old})
 
 
 def test_select_on_validation_and_authors_ranges(data):
@@ -56,3 +74,14 @@ def test_no_validation_rows_is_refused(data):
     ds, _, _ = data
     with pytest.raises(ValueError, match="selects on validation"):
         fair.fair_comparison(ds, ("shift",), settings=TrainSettings(epochs=1, val_fraction=0.0), progress=False)
+    with pytest.raises(ValueError, match="selects on validation"):
+        protocols.greedy_combination(ds, ("shift", "flip"), start="shift", max_size=2,
+                                     settings=TrainSettings(epochs=1, val_fraction=0.0), progress=False)
+
+
+def test_best_single_follows_validation_where_test_disagrees():
+    rows = [{"name": "baseline", "val_r2_mean": 0.99, "r2_mean": 0.99},
+            {"name": "shift", "val_r2_mean": 0.8, "r2_mean": 0.1},
+            {"name": "flip", "val_r2_mean": 0.2, "r2_mean": 0.9},
+            {"name": "ridge", "val_r2_mean": float("nan"), "r2_mean": 0.95}]
+    assert protocols.best_single({"rows": rows}) == "shift"

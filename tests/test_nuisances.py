@@ -115,3 +115,20 @@ def test_signal_noise_grows_with_the_signal(hard):
     rms = float(x.square().mean().sqrt())
     assert float((d / (x.abs() * rms).sqrt()).std()) == pytest.approx(0.1, rel=0.05)
     assert math.isfinite(float(d.abs().max()))
+
+
+@pytest.mark.parametrize("name", ["illumination", "geometry", "water_vapour", "aerosol", "illumination_g173"])
+def test_physics_nuisances_act_on_reflectance_fractions_of_scaled_data(hard, name):
+    """Data stored as reflectance x 10000: the physics runs on R = x / 10000, the result is scaled back."""
+    scaled = hard.copy(deep=True)
+    scaled["spectra"] = hard["spectra"] * 10000.0
+    scaled.attrs.update(quantity="reflectance", reflectance_scale=10000.0)
+    strength = nuisances.get(name).strengths[-1]
+    plain = nuisances.perturb(hard, name, strength, rows=[3, 0, 7])
+    out = nuisances.perturb(scaled, name, strength, rows=[3, 0, 7])
+    torch.testing.assert_close(out, plain * 10000.0, rtol=1e-5, atol=1e-3)
+    assert nuisances.missing_requirement(scaled, name) is None
+    counts = scaled.copy()
+    counts.attrs.update(quantity="radiance")
+    counts.attrs.pop("reflectance_scale")
+    assert "needs reflectance" in nuisances.missing_requirement(counts, name)

@@ -1,13 +1,13 @@
 """A fair protocol: every selection on validation data, the test part read once at the end.
 
 The paper's Tables 3/4 protocol (:func:`hsaug.experiments.protocols.greedy_combination`,
-:func:`~hsaug.experiments.protocols.best_single`) picks the best single augmentation and
-each greedy step by mean **test** R², and then reports that same test R² — the selection
-is fitted to the test set, so the reported gains are biased upwards. Here every choice —
-the best single augmentation, each greedy step, a configuration out of a grid (α, r, τ,
-loss, augmentation) — is made by mean **validation** R² over seeds; the test R² of the
-chosen configurations is read only to be reported. Epoch counts are chosen on validation
-by the runner's early stopping (``TrainSettings(patience=…)``) when wanted.
+:func:`~hsaug.experiments.protocols.best_single`) chooses the best single augmentation and
+each greedy step by mean **validation** R² over seeds; the test R² of the chosen
+configurations is read only to be reported. This module keeps the earlier names of that one
+implementation (:func:`fair_comparison`, :func:`fair_best_single`, :func:`fair_greedy`), adds
+:func:`select_on_validation` (any grid of :class:`~hsaug.config.Config`: α, r, τ, loss,
+augmentation) and markdown tables with validation R² beside test R². Epoch counts are
+chosen on validation by the runner's early stopping (``TrainSettings(patience=…)``) when wanted.
 
 Every function trains through :func:`hsaug.experiments.runner.run_configs` (batched,
 resumable, stored runs reused), with the same seeds for every configuration (paired).
@@ -23,35 +23,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..augment import build as build_augmentation
 from ..config import Config, TrainSettings
-from .protocols import PAPER_AUGMENTATIONS
+from .protocols import PAPER_AUGMENTATIONS, best_single, check_validation, compare_augmentations, greedy_combination
 from .runner import protocol_inputs, run_configs
 
 __all__ = ["fair_comparison", "fair_best_single", "fair_greedy", "select_on_validation", "fair_table1_markdown",
            "fair_greedy_markdown"]
 
-
-def _row(name: str, runs: list[dict], **extra: Any) -> dict:
-    def stat(key: str) -> tuple[float, float]:
-        v = np.array([r["metrics"][key] for r in runs], dtype=float)
-        return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
-
-    val, val_s = stat("val_r2")
-    test, test_s = stat("test_r2")
-    return {"name": name, "val_r2_mean": val, "val_r2_std": val_s, "r2_mean": test, "r2_std": test_s,
-            "n_runs": len(runs), "runs": [{"seed": r["seed"], "val_r2": r["metrics"]["val_r2"],
-                                           "r2": r["metrics"]["test_r2"]} for r in runs], **extra}
-
-
-def _check_val(settings: TrainSettings, ds: xr.Dataset) -> None:
-    if settings.split is not None:
-        empty = len(settings.split.get("val", ())) == 0
-    else:
-        empty = round(ds.sizes["sample"] * settings.val_fraction) == 0
-    if empty:
-        raise ValueError("a fair protocol selects on validation data; the split has no validation rows "
-                         "(set val_fraction > 0 or give split['val'])")
+#: The paper protocol's :func:`~hsaug.experiments.protocols.best_single` (chooses on validation).
+fair_best_single = best_single
+#: The paper protocol's :func:`~hsaug.experiments.protocols.greedy_combination` (chooses on validation).
+fair_greedy = greedy_combination
 
 
 def fair_comparison(
@@ -59,90 +41,14 @@ def fair_comparison(
     augmentations: Sequence[Any] = PAPER_AUGMENTATIONS,
     *,
     settings: TrainSettings | None = None,
-    alpha: float = 0.001,
-    r: float = 0.03,
-    tau: float = 1.0,
-    loss: str = "ball",
-    ranges: str = "hsaug",
-    results_dir: str | Path | None = None,
-    members_per_fit: int | None = None,
-    progress: bool = True,
+    **kwargs: Any,
 ) -> dict:
-    """Table 1/2 with validation R² beside test R²: the baseline, then each augmentation, drawing
-    from the random ``ranges`` ("hsaug" defaults or "authors", :func:`hsaug.augment.range_sets`)."""
+    """Table 1/2 with validation R² beside test R², without ridge/PLS rows: the baseline, then each
+    augmentation (:func:`~hsaug.experiments.protocols.compare_augmentations`, same keywords);
+    a split without validation rows is refused."""
     ds, settings = protocol_inputs(dataset, settings)
-    _check_val(settings, ds)
-    for a in augmentations:
-        build_augmentation(a, ranges=ranges)
-    configs = [Config.baseline()] + [Config(augmentation=a, alpha=alpha, r=r, tau=tau, loss=loss, ranges=ranges)
-                                     for a in augmentations]
-    runs = run_configs(ds, configs, settings, experiment="compare", results_dir=results_dir,
-                       members_per_fit=members_per_fit, progress=progress)
-    k = len(settings.seeds)
-    rows = [_row(c.label, runs[i * k:(i + 1) * k]) for i, c in enumerate(configs)]
-    return {"kind": "fair comparison", "rows": rows, "selection": "validation R² (mean over seeds)",
-            "protocol": {"alpha": alpha, "r": r, "tau": tau, "loss": loss, "ranges": ranges, "seeds": k,
-                         "epochs": settings.epochs, "split": "explicit" if settings.split is not None else
-                         f"{1 - settings.val_fraction - settings.test_fraction:g}/{settings.val_fraction:g}/"
-                         f"{settings.test_fraction:g} seed {settings.split_seed}"}}
-
-
-def fair_best_single(comparison: dict) -> str:
-    """The augmentation with the highest mean **validation** R² in a :func:`fair_comparison`."""
-    rows = [row for row in comparison["rows"] if row["name"] not in ("baseline", "ridge", "pls")]
-    if not rows:
-        raise ValueError("the comparison has no augmentation rows to choose from")
-    if "val_r2_mean" not in rows[0]:
-        raise ValueError("fair_best_single needs a fair_comparison (validation R² per row); got a test-only table")
-    return max(rows, key=lambda row: row["val_r2_mean"])["name"]
-
-
-def fair_greedy(
-    dataset: xr.Dataset,
-    candidates: Sequence[str] = PAPER_AUGMENTATIONS,
-    *,
-    start: str | None = None,
-    comparison: dict | None = None,
-    max_size: int = 4,
-    settings: TrainSettings | None = None,
-    alpha: float = 0.001,
-    r: float = 0.03,
-    tau: float = 1.0,
-    loss: str = "ball",
-    ranges: str = "hsaug",
-    results_dir: str | Path | None = None,
-    members_per_fit: int | None = None,
-    progress: bool = True,
-) -> dict:
-    """Table 3/4, fairly: start from the best single augmentation **on validation**, add at each
-    step the candidate whose combination (one drawn per batch) has the highest mean
-    validation R²; report validation and test R² of each chosen step (ΔR² on test)."""
-    ds, settings = protocol_inputs(dataset, settings)
-    common = dict(settings=settings, alpha=alpha, r=r, tau=tau, loss=loss, ranges=ranges, results_dir=results_dir,
-                  members_per_fit=members_per_fit, progress=progress)
-    if start is None:
-        comparison = comparison or fair_comparison(ds, candidates, **common)
-        start = fair_best_single(comparison)
-    if start not in candidates:
-        raise ValueError(f"start must be one of the candidates {list(candidates)}; got {start!r}")
-    if not 1 <= max_size <= len(candidates):
-        raise ValueError(f"max_size must be in [1, {len(candidates)}]; got {max_size!r}")
-    known = {row["name"]: row for row in (comparison or {"rows": []})["rows"]}
-    first = known.get(start) or fair_comparison(ds, [start], **common)["rows"][1]
-    chosen = [start]
-    rows = [{"augmentations": list(chosen), "val_r2_mean": first["val_r2_mean"], "r2_mean": first["r2_mean"],
-             "r2_std": first["r2_std"], "delta_r2": None}]
-    steps = []
-    while len(chosen) < max_size:
-        options = ["+".join(chosen + [c]) for c in candidates if c not in chosen]
-        step = fair_comparison(ds, options, **common)["rows"][1:]
-        steps.append([{k: row[k] for k in ("name", "val_r2_mean", "val_r2_std")} for row in step])
-        best = max(step, key=lambda row: row["val_r2_mean"])
-        chosen = best["name"].split("+")
-        rows.append({"augmentations": list(chosen), "val_r2_mean": best["val_r2_mean"], "r2_mean": best["r2_mean"],
-                     "r2_std": best["r2_std"], "delta_r2": best["r2_mean"] - rows[-1]["r2_mean"]})
-    return {"kind": "fair greedy", "rows": rows, "steps": steps, "start": start,
-            "selection": "validation R² (mean over seeds); test R² reported for the chosen steps only"}
+    check_validation(settings, ds)
+    return compare_augmentations(ds, augmentations, settings=settings, baselines=(), **kwargs)
 
 
 def select_on_validation(
@@ -157,7 +63,7 @@ def select_on_validation(
     """Train every configuration (α, r, τ, loss, augmentation … any :class:`Config`) and choose the
     one with the highest mean validation R²; its test R² is the only test number returned."""
     ds, settings = protocol_inputs(dataset, settings)
-    _check_val(settings, ds)
+    check_validation(settings, ds)
     if not configs:
         raise ValueError("configs must hold at least one configuration; got none")
     runs = run_configs(ds, list(configs), settings, experiment=experiment, results_dir=results_dir,

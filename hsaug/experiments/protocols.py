@@ -1,14 +1,20 @@
 """The paper's protocols: augmentation comparison (Tables 1–2), greedy combination
 (Tables 3–4), error distributions (Fig. 3), and an α × r sweep for when the gains do not show.
 
+Selection is fair: the best single augmentation and every greedy step are chosen by mean
+**validation** R² over seeds; the test R² of the chosen configurations is only reported
+(the paper chose on test; see docs/reproduction.md).
+
 Each builds its configurations, trains them through :func:`hsaug.experiments.runner.run_configs`
 (stored and resumable) with one :class:`hsaug.config.TrainSettings`, and summarises. Results
 are plain dicts in the schema :mod:`hsaug.report` renders::
 
-    {"kind": "comparison", "rows": [{"name", "r2_mean", "r2_std", "mae_mean", "mae_std",
-      "mae_summed_mean", "n_runs", "runs": [...]}, ...], "protocol": {...}}
-    {"kind": "greedy", "rows": [{"augmentations", "r2_mean", "r2_std", "delta_r2"}, ...],
-      "steps": [comparison of the candidates at each step]}
+    {"kind": "comparison", "rows": [{"name", "val_r2_mean", "val_r2_std", "r2_mean", "r2_std",
+      "mae_mean", "mae_std", "mae_summed_mean", "n_runs", "runs": [...]}, ...], "protocol": {...}}
+    {"kind": "greedy", "rows": [{"augmentations", "val_r2_mean", "r2_mean", "r2_std", "delta_r2"}, ...],
+      "steps": [validation R² of the candidates at each step], "start", "selection"}
+
+``r2_*`` / ``mae_*`` are test metrics, ``val_r2_*`` validation R² (NaN without validation rows).
 """
 
 from __future__ import annotations
@@ -27,8 +33,11 @@ from ..splits import resolve_split
 from ..store import ResultStore
 from .runner import dataset_fingerprint, protocol_inputs, run_configs
 
-__all__ = ["PAPER_AUGMENTATIONS", "compare_augmentations", "best_single", "greedy_combination",
-           "error_distribution", "sweep"]
+__all__ = ["PAPER_AUGMENTATIONS", "SELECTION", "compare_augmentations", "best_single", "greedy_combination",
+           "check_validation", "error_distribution", "sweep"]
+
+#: How the greedy protocol and :func:`best_single` choose, as reports state it.
+SELECTION = "validation R² (mean over seeds); test R² reported for the chosen configurations only"
 
 #: The paper's eight augmentations, in Table 1's order.
 PAPER_AUGMENTATIONS = ("band_erasure", "band_permutation", "nearest_neighbor", "scattering", "atmospheric",
@@ -40,13 +49,26 @@ def _summarise(name: str, runs: list[dict], **extra: Any) -> dict:
         v = np.array([r["metrics"][metric] for r in runs], dtype=float)
         return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
 
+    val, vals = stat("val_r2")
     r2, r2s = stat("test_r2")
     mae, maes = stat("test_mae")
     maes_sum, _ = stat("test_mae_summed")
-    return {"name": name, "r2_mean": r2, "r2_std": r2s, "mae_mean": mae, "mae_std": maes,
-            "mae_summed_mean": maes_sum, "n_runs": len(runs),
-            "runs": [{"seed": r["seed"], "r2": r["metrics"]["test_r2"], "mae": r["metrics"]["test_mae"],
-                      "epochs_trained": r.get("epochs_trained")} for r in runs], **extra}
+    return {"name": name, "val_r2_mean": val, "val_r2_std": vals, "r2_mean": r2, "r2_std": r2s,
+            "mae_mean": mae, "mae_std": maes, "mae_summed_mean": maes_sum, "n_runs": len(runs),
+            "runs": [{"seed": r["seed"], "val_r2": r["metrics"]["val_r2"], "r2": r["metrics"]["test_r2"],
+                      "mae": r["metrics"]["test_mae"], "epochs_trained": r.get("epochs_trained")} for r in runs],
+            **extra}
+
+
+def check_validation(settings: TrainSettings, ds: xr.Dataset) -> None:
+    """Refuse a split without validation rows: selections are made on validation data only."""
+    if settings.split is not None:
+        empty = len(settings.split.get("val", ())) == 0
+    else:
+        empty = round(ds.sizes["sample"] * settings.val_fraction) == 0
+    if empty:
+        raise ValueError("a fair protocol selects on validation data; the split has no validation rows "
+                         "(set val_fraction > 0 or give split['val'])")
 
 
 def _baseline_rows(ds: xr.Dataset, methods: Sequence[str], settings: TrainSettings, results_dir: Any) -> list[dict]:
@@ -80,6 +102,7 @@ def compare_augmentations(
     r: float = 0.03,
     tau: float = 1.0,
     loss: str = "ball",
+    ranges: str = "hsaug",
     baselines: Sequence[str] = ("ridge", "pls"),
     results_dir: str | Path | None = None,
     members_per_fit: int | None = None,
@@ -87,16 +110,17 @@ def compare_augmentations(
     on_fit: Callable[[list[dict]], None] | None = None,
 ) -> dict:
     """Table 1/2 protocol: the MLP without contrastive loss, then MSE + α·contrastive with
-    each augmentation; mean ± std over seeds of test R² and MAE (data units), plus ridge
-    and PLS on the same split. All (configuration, seed) runs train as one batched
+    each augmentation (random ``ranges``: "hsaug" or "authors", :func:`hsaug.augment.range_sets`);
+    mean ± std over seeds of validation R², test R² and MAE (data units), plus ridge and PLS
+    on the same split. All (configuration, seed) runs train as one batched
     ensemble unless ``members_per_fit`` cuts it into smaller, separately stored ones;
     ``on_fit(runs)`` is called after each ensemble is stored.
     """
     ds, settings = protocol_inputs(dataset, settings)
     seed_list = list(settings.seeds)
     for a in augmentations:
-        augment.build(a)  # unknown names fail here, before any training
-    configs = [Config.baseline()] + [Config(augmentation=a, alpha=alpha, r=r, tau=tau, loss=loss)
+        augment.build(a, ranges=ranges)  # unknown names fail here, before any training
+    configs = [Config.baseline()] + [Config(augmentation=a, alpha=alpha, r=r, tau=tau, loss=loss, ranges=ranges)
                                      for a in augmentations]
     runs = run_configs(ds, configs, settings, experiment="compare", results_dir=results_dir,
                        members_per_fit=members_per_fit, progress=progress, on_fit=on_fit)
@@ -106,15 +130,20 @@ def compare_augmentations(
     rows += _baseline_rows(ds, baselines, settings, results_dir)
     units = ds["target"].attrs.get("units", "")
     return {"kind": "comparison", "rows": rows, "mae_unit": units if isinstance(units, str) else ", ".join(units),
-            "protocol": _protocol(ds, settings, {"alpha": alpha, "r": r, "tau": tau, "loss": loss})}
+            "protocol": _protocol(ds, settings, {"alpha": alpha, "r": r, "tau": tau, "loss": loss, "ranges": ranges})}
 
 
 def best_single(comparison: dict) -> str:
-    """The contrastive augmentation with the highest mean R² in a comparison."""
+    """The contrastive augmentation with the highest mean **validation** R² in a comparison
+    (its test R² plays no part)."""
     rows = [row for row in comparison["rows"] if row["name"] not in ("baseline", "ridge", "pls")]
     if not rows:
         raise ValueError("the comparison has no augmentation rows to start a greedy combination from")
-    return max(rows, key=lambda row: row["r2_mean"])["name"]
+    bad = [row["name"] for row in rows if not np.isfinite(row.get("val_r2_mean", np.nan))]
+    if bad:
+        raise ValueError(f"best_single chooses on validation R²; the comparison has none for {bad} "
+                         "(re-run it with validation rows: val_fraction > 0 or split['val'])")
+    return max(rows, key=lambda row: row["val_r2_mean"])["name"]
 
 
 def greedy_combination(
@@ -129,20 +158,23 @@ def greedy_combination(
     r: float = 0.03,
     tau: float = 1.0,
     loss: str = "ball",
+    ranges: str = "hsaug",
     results_dir: str | Path | None = None,
     members_per_fit: int | None = None,
     progress: bool = True,
 ) -> dict:
     """Table 3/4 protocol: start from the best single augmentation, then at each step add
     the candidate whose combination (one member drawn per batch, the authors' loop)
-    gives the highest mean R²; record R² and ΔR² at each step, up to ``max_size``.
+    gives the highest mean **validation** R²; record validation R², test R² and test ΔR²
+    of each chosen step, up to ``max_size``. The test rows never enter a choice.
 
-    ``start`` defaults to the best of ``comparison`` (run with the same settings when not
-    given; stored runs are reused). ΔR² is reported as measured, negative included.
+    ``start`` defaults to the best of ``comparison`` on validation (run with the same
+    settings when not given; stored runs are reused). ΔR² is reported as measured,
+    negative included. A split without validation rows is refused.
     """
     ds, settings = protocol_inputs(dataset, settings)
-    seed_list = list(settings.seeds)
-    common = dict(settings=settings, alpha=alpha, r=r, tau=tau, loss=loss, results_dir=results_dir,
+    check_validation(settings, ds)
+    common = dict(settings=settings, alpha=alpha, r=r, tau=tau, loss=loss, ranges=ranges, results_dir=results_dir,
                   members_per_fit=members_per_fit, progress=progress)
     if start is None:
         if comparison is None:
@@ -154,21 +186,24 @@ def greedy_combination(
         raise ValueError(f"max_size must be in [1, {len(candidates)}]; got {max_size!r}")
     chosen = [start]
     known = {row["name"]: row for row in (comparison or {"rows": []})["rows"]}
-    first = known.get(start) or compare_augmentations(ds, [start], baselines=(), **common)["rows"][1]
-    rows = [{"augmentations": list(chosen), "r2_mean": first["r2_mean"], "r2_std": first["r2_std"],
-             "delta_r2": None}]
+    first = known.get(start)
+    if first is None or "val_r2_mean" not in first:  # an older comparison without validation R²
+        first = compare_augmentations(ds, [start], baselines=(), **common)["rows"][1]
+    rows = [{"augmentations": list(chosen), "val_r2_mean": first["val_r2_mean"], "r2_mean": first["r2_mean"],
+             "r2_std": first["r2_std"], "delta_r2": None}]
     steps = []
     while len(chosen) < max_size:
         options = ["+".join(chosen + [c]) for c in candidates if c not in chosen]
-        step = compare_augmentations(ds, options, baselines=(), **common)
-        steps.append([{k: row[k] for k in ("name", "r2_mean", "r2_std", "mae_mean")} for row in step["rows"][1:]])
-        best = max(step["rows"][1:], key=lambda row: row["r2_mean"])
+        step = compare_augmentations(ds, options, baselines=(), **common)["rows"][1:]
+        # what a step's choice sees: validation scores only (test numbers are kept for the chosen row)
+        steps.append([{k: row[k] for k in ("name", "val_r2_mean", "val_r2_std")} for row in step])
+        best = max(step, key=lambda row: row["val_r2_mean"])
         chosen = best["name"].split("+")
-        rows.append({"augmentations": list(chosen), "r2_mean": best["r2_mean"], "r2_std": best["r2_std"],
-                     "delta_r2": best["r2_mean"] - rows[-1]["r2_mean"]})
-    return {"kind": "greedy", "rows": rows, "steps": steps,
-            "protocol": _protocol(ds, settings, {"alpha": alpha, "r": r, "tau": tau, "loss": loss,
-                                                            "start": start})}
+        rows.append({"augmentations": list(chosen), "val_r2_mean": best["val_r2_mean"], "r2_mean": best["r2_mean"],
+                     "r2_std": best["r2_std"], "delta_r2": best["r2_mean"] - rows[-1]["r2_mean"]})
+    return {"kind": "greedy", "rows": rows, "steps": steps, "start": start, "selection": SELECTION,
+            "protocol": _protocol(ds, settings, {"alpha": alpha, "r": r, "tau": tau, "loss": loss, "ranges": ranges,
+                                                 "start": start, "selection": "validation"})}
 
 
 def error_distribution(

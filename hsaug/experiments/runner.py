@@ -153,7 +153,9 @@ def run_configs(
     runs: dict[str, dict | None] = {}
     for c in configs:
         for s in seed_list:
-            runs[run_key(key(c, s))] = store.get(key(c, s), required=("metrics",))
+            run = store.get(key(c, s), required=("metrics",))
+            # runs stored before validation R² was kept cannot be selected on validation: train them again
+            runs[run_key(key(c, s))] = run if run is not None and "val_r2" in run["metrics"] else None
     todo = [(c, s) for c in configs for s in seed_list if runs[run_key(key(c, s))] is None]
     reused = len(configs) * len(seed_list) - len(todo)
     if reused and progress:
