@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..folds import cycled
 from ..losses import check_positive
 from ..models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble, check_widths
 from .common import (DEFAULT_AUGMENTATION, SUBNORMAL_EVERY, adam, build_augmentation, check_device, check_seeds,
@@ -113,7 +114,7 @@ def pretrain(
             if rows_of is None:
                 perms = torch.stack([torch.randperm(n, generator=g[1]) for g in gens]).to(dev)
             else:
-                perms = torch.stack([_cycled(r, n, g[1]) for r, g in zip(rows_of, gens)]).to(dev)
+                perms = torch.stack([cycled(r, n, g[1]) for r, g in zip(rows_of, gens)]).to(dev)
             total = torch.zeros(m, device=dev)
             for b in range(n_batches):
                 rows = perms[:, b * batch_size:(b + 1) * batch_size]
@@ -138,12 +139,3 @@ def pretrain(
                 "n_spectra": int(n), "device": str(dev)}
     return Pretrained(model, proj_net, seed_list, method, {"loss": np.stack(history, axis=1)}, settings,
                       time.perf_counter() - t0, epoch_seconds)
-
-
-def _cycled(rows: torch.Tensor, length: int, gen: torch.Generator) -> torch.Tensor:
-    """``length`` of ``rows`` in random order: permutations of them, one after the other."""
-    parts, have = [], 0
-    while have < length:
-        parts.append(rows[torch.randperm(rows.numel(), generator=gen)])
-        have += rows.numel()
-    return torch.cat(parts)[:length]
