@@ -36,7 +36,7 @@ from .models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble
 
 from .augment.members import augment_members, fit_reference
 
-__all__ = ["fit_members"]
+__all__ = ["fit_members", "cycled"]
 
 
 def _streams(seed: int) -> list[torch.Generator]:
@@ -44,7 +44,8 @@ def _streams(seed: int) -> list[torch.Generator]:
     return [torch.Generator().manual_seed(int(s.generate_state(1, np.uint64)[0])) for s in seqs]
 
 
-def _cycled(rows: torch.Tensor, length: int, gen: torch.Generator) -> torch.Tensor:
+def cycled(rows: torch.Tensor, length: int, gen: torch.Generator) -> torch.Tensor:
+    """``length`` of ``rows`` in random order: permutations of them, one after the other."""
     parts, have = [], 0
     while have < length:
         parts.append(rows[torch.randperm(rows.numel(), generator=gen)])
@@ -168,7 +169,7 @@ def fit_members(
     preds = []
     steps = 0
     for epoch in range(1, cps[-1] + 1):
-        perms = torch.stack([_cycled(rw, length, g[1]) for rw, g in zip(rows_of, gens)]).to(dev)
+        perms = torch.stack([cycled(rw, length, g[1]) for rw, g in zip(rows_of, gens)]).to(dev)
         for a in range(0, length, bs):
             rows = perms[:, a:a + bs]
             n = rows.shape[1]
