@@ -33,6 +33,7 @@ import torch
 from . import augment
 from .losses import LOSSES, check_loss_name
 from .models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble
+from .optim import SUBNORMAL_EVERY, adam, zero_tiny_moments
 
 from .augment.members import augment_members, fit_reference
 
@@ -147,10 +148,7 @@ def fit_members(
     gens = [_streams(s) for s in seed_list]
     model = MLPEnsemble(xt.shape[1], n_out, m, feature_widths=feature_widths, head_widths=head_widths,
                         init=[g[0] for g in gens], device=dev)
-    try:
-        opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    opt = adam(model.parameters(), lr)
     groups = []  # (member indices, built augmentation, their generators) per distinct spec
     for key in dict.fromkeys(repr(sp) for sp in specs if sp is not None):
         idx = [k for k in range(m) if specs[k] is not None and repr(specs[k]) == key]
@@ -195,10 +193,8 @@ def fit_members(
             total.sum().backward()
             opt.step()
             steps += 1
-            if steps % 64 == 0:  # subnormal Adam moments of dead units (see hsaug.training)
-                with torch.no_grad():
-                    for state in opt.state.values():
-                        state["exp_avg"].masked_fill_(state["exp_avg"].abs() < 1e-30, 0.0)
+            if steps % SUBNORMAL_EVERY == 0:  # subnormal Adam moments of dead units (hsaug.optim)
+                zero_tiny_moments(opt)
         if epoch in cps:
             with torch.no_grad():
                 out = model((x_pred - mud) / sdd)[1].double().cpu()  # (M, N', s)

@@ -63,6 +63,7 @@ from .config import Config, TrainSettings, as_config, resolve_device
 from .losses import LOSSES, LabelScaling, loss_names
 from .metrics import METRICS, mae, r2_score, regression_metrics
 from .models import MLPEnsemble
+from .optim import SUBNORMAL_EVERY, adam, zero_tiny_moments
 from .predictor import constrain
 from .results import HISTORY_KEYS, FitResult
 from .spectra import as_spectra, check_wavelength, dataset_tensors, describe
@@ -71,14 +72,6 @@ from .splits import member_generators, resolve_split
 __all__ = ["fit", "load_training_data", "augment_members", "Config", "describe_conversions"]
 
 AUG_CHUNK = 16  # batches augmented per call (fewer, larger augmentation calls)
-# Adam's first moment of a weight whose gradient stays zero (a dead ReLU unit) decays by 0.9 a
-# step and passes through the subnormal floats (< 1.2e-38) after ~800 steps; CPU arithmetic on
-# them is many times slower (epochs took twice as long from the fourth on, and flushing
-# subnormals per thread does not reach torch's worker threads). Every SUBNORMAL_EVERY steps,
-# moments below SUBNORMAL_FLOOR are set to zero: over that many steps a larger one cannot
-# decay below 1.2e-38, and the update it would have made (lr * 1e-30 / eps) is below float32
-# resolution of any weight.
-SUBNORMAL_EVERY, SUBNORMAL_FLOOR = 64, 1e-30
 
 
 # -- augmentation of several members, each with its own generator ------------------------------------
@@ -218,10 +211,7 @@ def _runs(keys: Sequence[Any]) -> list[tuple[slice, Any]]:
 
 
 def _make_optimizer(params: Any, lr: float, device: torch.device) -> torch.optim.Optimizer:
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # fused not supported here
-        return torch.optim.Adam(params, lr=lr, foreach=True)
+    return adam(params, lr)
 
 
 def fit(
@@ -471,15 +461,9 @@ class _Trainer:
         total.sum().backward()
         self.opt.step()
         self.steps += 1
-        if self.steps % SUBNORMAL_EVERY == 0:
-            self._zero_tiny_moments()
+        if self.steps % SUBNORMAL_EVERY == 0:  # see hsaug.optim
+            zero_tiny_moments(self.opt)
         return total.detach(), mse.detach(), contrastive.detach()
-
-    @torch.no_grad()
-    def _zero_tiny_moments(self) -> None:
-        for state in self.opt.state.values():
-            m = state["exp_avg"]
-            m.masked_fill_(m.abs() < SUBNORMAL_FLOOR, 0.0)
 
     @torch.no_grad()
     def predict_scaled(self, x: torch.Tensor) -> torch.Tensor:

@@ -14,12 +14,10 @@ from ..augment.members import augment_members, fit_reference
 from ..models import MLPEnsemble
 from ..spectra import as_spectra, check_wavelength
 
-__all__ = ["DEFAULT_AUGMENTATION", "SUBNORMAL_EVERY", "SUBNORMAL_FLOOR", "features", "member_streams", "adam",
-           "zero_tiny_moments", "check_seeds", "positive_int", "check_device", "read_spectra",
+__all__ = ["DEFAULT_AUGMENTATION", "features", "member_streams", "check_seeds", "positive_int", "check_device", "read_spectra",
            "build_augmentation", "two_views"]
 
 DEFAULT_AUGMENTATION = "shift+atmospheric+scattering"
-SUBNORMAL_EVERY, SUBNORMAL_FLOOR = 64, 1e-30  # see hsaug.training: Adam moments of dead units
 
 
 def features(model: MLPEnsemble, x: torch.Tensor) -> torch.Tensor:
@@ -38,22 +36,6 @@ def member_streams(seed: int, phase: int) -> list[torch.Generator]:
     """Five independent CPU generators for one member and phase (1 pretraining, 2 fine-tuning)."""
     seqs = np.random.SeedSequence([phase, int(seed)]).spawn(5)
     return [torch.Generator().manual_seed(int(s.generate_state(1, np.uint64)[0])) for s in seqs]
-
-
-def adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    """Adam at ``lr``, fused where the device allows, else foreach."""
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, foreach=True)
-
-
-@torch.no_grad()
-def zero_tiny_moments(opt: torch.optim.Optimizer) -> None:
-    """Zero Adam's first moments below ``SUBNORMAL_FLOOR`` (subnormals slow the CPU down)."""
-    for state in opt.state.values():
-        if "exp_avg" in state:
-            state["exp_avg"].masked_fill_(state["exp_avg"].abs() < SUBNORMAL_FLOOR, 0.0)
 
 
 def check_seeds(seeds: Any) -> list[int]:

@@ -15,8 +15,9 @@ from ..augment.members import augment_members
 from ..losses import LOSSES, LabelScaling, check_loss_name, check_positive
 from ..models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble, check_widths
 from ..spectra import as_spectra
-from .common import (DEFAULT_AUGMENTATION, SUBNORMAL_EVERY, adam, build_augmentation, check_device, check_seeds,
-                     features, member_streams, positive_int, two_views, zero_tiny_moments)
+from ..optim import SUBNORMAL_EVERY, adam, zero_tiny_moments
+from .common import (DEFAULT_AUGMENTATION, build_augmentation, check_device, check_seeds, features,
+                     member_streams, positive_int, two_views)
 from .labelled import FineTuned, final_metrics, load_labelled, r2_per_member
 from .loop import Pretrained
 from .objectives import check_method, ssl_loss

@@ -13,8 +13,9 @@ import torch
 from ..folds import cycled
 from ..losses import check_positive
 from ..models import FEATURE_WIDTHS, HEAD_WIDTHS, MLPEnsemble, check_widths
-from .common import (DEFAULT_AUGMENTATION, SUBNORMAL_EVERY, adam, build_augmentation, check_device, check_seeds,
-                     features, member_streams, positive_int, read_spectra, two_views, zero_tiny_moments)
+from ..optim import SUBNORMAL_EVERY, adam, zero_tiny_moments
+from .common import (DEFAULT_AUGMENTATION, build_augmentation, check_device, check_seeds, features,
+                     member_streams, positive_int, read_spectra, two_views)
 from .objectives import check_method, ssl_loss
 
 __all__ = ["Pretrained", "pretrain"]
